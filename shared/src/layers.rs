@@ -1,0 +1,427 @@
+//! The tag schema: every acu-pilot tag key and the format of its value, parsed strictly
+//! and formatted back in one place.
+//!
+//! | key | on | value |
+//! |---|---|---|
+//! | `acu-pilot:managed` | cluster | `true` |
+//! | `acu-pilot:baseline` | cluster | `min=0.5 max=16` |
+//! | `acu-pilot:boost`, `:economy`, `:prescale`, `:pin` | cluster | a layer: `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU` (`min`/`max` optional, `at` optional) |
+//! | `acu-pilot:ceiling`, `acu-pilot:floor` | cluster | an ACU value, overriding the configured guardrail |
+//! | `acu-pilot:ttl` | cluster | RFC 3339 UTC instant after which the janitor decommissions it |
+//! | `acu-pilot:cluster`, `acu-pilot:role` | alarm | the cluster id, `high` or `low` |
+//!
+//! AWS tag values may hold letters, digits, spaces and `_ . : / = + - @`, up to 256
+//! characters; every value formatted here stays inside that.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::capacity::{Acu, CapacityError, CapacityRange};
+
+pub const PREFIX: &str = "acu-pilot:";
+pub const MANAGED: &str = "acu-pilot:managed";
+pub const BASELINE: &str = "acu-pilot:baseline";
+pub const CEILING: &str = "acu-pilot:ceiling";
+pub const FLOOR: &str = "acu-pilot:floor";
+pub const TTL: &str = "acu-pilot:ttl";
+pub const ALARM_CLUSTER: &str = "acu-pilot:cluster";
+pub const ALARM_ROLE: &str = "acu-pilot:role";
+
+const MAX_TAG_VALUE_LEN: usize = 256;
+
+/// Why a tag value was refused. Always names the tag.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TagError {
+    #[error("tag {tag}: {message}")]
+    Malformed { tag: String, message: String },
+    #[error("tag {tag}: {source}")]
+    Capacity {
+        tag: String,
+        #[source]
+        source: CapacityError,
+    },
+}
+
+impl TagError {
+    fn malformed(tag: &str, message: impl Into<String>) -> Self {
+        TagError::Malformed {
+            tag: tag.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn tag(&self) -> &str {
+        match self {
+            TagError::Malformed { tag, .. } | TagError::Capacity { tag, .. } => tag,
+        }
+    }
+}
+
+/// The four kinds of layer; each is one cluster tag with one writer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// alarm-handler, after the high alarm: raises max, maybe min.
+    Boost,
+    /// alarm-handler, while the low alarm is in ALARM: lets min fall to the floor.
+    Economy,
+    /// pre-scaler, from the calendar or the forecast: raises min.
+    Prescale,
+    /// an operator: fixes min and max.
+    Pin,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 4] = [
+        LayerKind::Boost,
+        LayerKind::Economy,
+        LayerKind::Prescale,
+        LayerKind::Pin,
+    ];
+
+    pub fn tag_key(self) -> &'static str {
+        match self {
+            LayerKind::Boost => "acu-pilot:boost",
+            LayerKind::Economy => "acu-pilot:economy",
+            LayerKind::Prescale => "acu-pilot:prescale",
+            LayerKind::Pin => "acu-pilot:pin",
+        }
+    }
+
+    pub fn from_tag_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.tag_key() == key)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.tag_key().trim_start_matches(PREFIX)
+    }
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One override on top of the baseline, until its expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Layer {
+    pub kind: LayerKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<Acu>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<Acu>,
+    pub until: DateTime<Utc>,
+    /// Who set it and why, e.g. `alarm:Aurora-shop-High-ACU` or `calendar:black-friday`.
+    pub by: String,
+    /// When the writer last changed it (the alarm-handler's cooldown clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl Layer {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        now < self.until
+    }
+
+    /// The tag value, e.g. `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:x`.
+    pub fn to_tag_value(&self) -> String {
+        let mut parts = Vec::with_capacity(5);
+        if let Some(min) = self.min {
+            parts.push(format!("min={min}"));
+        }
+        if let Some(max) = self.max {
+            parts.push(format!("max={max}"));
+        }
+        parts.push(format!("until={}", format_instant(self.until)));
+        parts.push(format!("by={}", sanitize_by(&self.by)));
+        if let Some(at) = self.at {
+            parts.push(format!("at={}", format_instant(at)));
+        }
+        let mut value = parts.join(" ");
+        value.truncate(MAX_TAG_VALUE_LEN);
+        value
+    }
+
+    pub fn parse(kind: LayerKind, value: &str) -> Result<Self, TagError> {
+        let tag = kind.tag_key();
+        let mut pairs = parse_pairs(tag, value, &["min", "max", "until", "by", "at"])?;
+        let min = pairs
+            .remove("min")
+            .map(|text| parse_acu(tag, "min", &text))
+            .transpose()?;
+        let max = pairs
+            .remove("max")
+            .map(|text| parse_acu(tag, "max", &text))
+            .transpose()?;
+        let until = pairs
+            .remove("until")
+            .ok_or_else(|| TagError::malformed(tag, "missing until=<RFC 3339 UTC instant>"))
+            .and_then(|text| parse_instant(tag, "until", &text))?;
+        let by = pairs
+            .remove("by")
+            .ok_or_else(|| TagError::malformed(tag, "missing by=<who set it>"))?;
+        let at = pairs
+            .remove("at")
+            .map(|text| parse_instant(tag, "at", &text))
+            .transpose()?;
+        if min.is_none() && max.is_none() && kind != LayerKind::Economy {
+            return Err(TagError::malformed(tag, "sets neither min nor max"));
+        }
+        if let (Some(min), Some(max)) = (min, max) {
+            CapacityRange::in_fields("min", "max", min, max).map_err(|source| {
+                TagError::Capacity {
+                    tag: tag.to_owned(),
+                    source,
+                }
+            })?;
+        }
+        Ok(Layer {
+            kind,
+            min,
+            max,
+            until,
+            by,
+            at,
+        })
+    }
+}
+
+/// The range a managed cluster returns to when no layer is active.
+pub fn format_baseline(range: CapacityRange) -> String {
+    format!("min={} max={}", range.min, range.max)
+}
+
+pub fn parse_baseline(value: &str) -> Result<CapacityRange, TagError> {
+    let mut pairs = parse_pairs(BASELINE, value, &["min", "max"])?;
+    let mut required = |key: &str| {
+        pairs
+            .remove(key)
+            .ok_or_else(|| TagError::malformed(BASELINE, format!("missing {key}=<ACU>")))
+            .and_then(|text| parse_acu(BASELINE, key, &text))
+    };
+    let min = required("min")?;
+    let max = required("max")?;
+    CapacityRange::in_fields("min", "max", min, max).map_err(|source| TagError::Capacity {
+        tag: BASELINE.to_owned(),
+        source,
+    })
+}
+
+pub fn format_instant(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Everything acu-pilot reads from one cluster's tags. A value that does not parse is
+/// kept out of the state and listed in `problems`: never half-used.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClusterTags {
+    pub managed: bool,
+    pub baseline: Option<CapacityRange>,
+    pub layers: Vec<Layer>,
+    pub ceiling: Option<Acu>,
+    pub floor: Option<Acu>,
+    pub ttl: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub problems: Vec<TagError>,
+}
+
+impl ClusterTags {
+    pub fn parse<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut parsed = ClusterTags::default();
+        for (key, value) in tags {
+            if !key.starts_with(PREFIX) {
+                continue;
+            }
+            let result = match key {
+                MANAGED => {
+                    parsed.managed = value.trim() == "true";
+                    Ok(())
+                }
+                BASELINE => parse_baseline(value).map(|range| parsed.baseline = Some(range)),
+                CEILING => parse_acu(key, "value", value).map(|acu| parsed.ceiling = Some(acu)),
+                FLOOR => parse_acu(key, "value", value).map(|acu| parsed.floor = Some(acu)),
+                TTL => parse_instant(key, "value", value).map(|t| parsed.ttl = Some(t)),
+                _ => match LayerKind::from_tag_key(key) {
+                    Some(kind) => Layer::parse(kind, value).map(|layer| parsed.layers.push(layer)),
+                    // Keys of later versions, or owned by other modules (alarm thresholds):
+                    // not ours to judge here.
+                    None => Ok(()),
+                },
+            };
+            if let Err(problem) = result {
+                parsed.problems.push(problem);
+            }
+        }
+        parsed.layers.sort_by_key(|layer| layer.kind);
+        parsed
+    }
+
+    pub fn layer(&self, kind: LayerKind) -> Option<&Layer> {
+        self.layers.iter().find(|layer| layer.kind == kind)
+    }
+}
+
+fn parse_pairs(
+    tag: &str,
+    value: &str,
+    allowed: &[&str],
+) -> Result<BTreeMap<String, String>, TagError> {
+    if value.len() > MAX_TAG_VALUE_LEN {
+        return Err(TagError::malformed(
+            tag,
+            format!("value is {} characters; AWS allows 256", value.len()),
+        ));
+    }
+    let mut pairs = BTreeMap::new();
+    for token in value.split_whitespace() {
+        let (key, val) = token.split_once('=').ok_or_else(|| {
+            TagError::malformed(tag, format!("{token:?} is not a key=value pair"))
+        })?;
+        if !allowed.contains(&key) {
+            return Err(TagError::malformed(
+                tag,
+                format!("unknown key {key:?} (expected {})", allowed.join(", ")),
+            ));
+        }
+        if val.is_empty() {
+            return Err(TagError::malformed(tag, format!("{key} has no value")));
+        }
+        if pairs.insert(key.to_owned(), val.to_owned()).is_some() {
+            return Err(TagError::malformed(tag, format!("{key} is given twice")));
+        }
+    }
+    Ok(pairs)
+}
+
+fn parse_acu(tag: &str, key: &str, text: &str) -> Result<Acu, TagError> {
+    Acu::parse_field(key, text).map_err(|source| TagError::Capacity {
+        tag: tag.to_owned(),
+        source,
+    })
+}
+
+fn parse_instant(tag: &str, key: &str, text: &str) -> Result<DateTime<Utc>, TagError> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            TagError::malformed(
+                tag,
+                format!("{key}={text:?} is not an RFC 3339 instant ({e})"),
+            )
+        })
+}
+
+/// Keeps `by` a single token of the characters AWS allows in a tag value.
+fn sanitize_by(by: &str) -> String {
+    let cleaned: String = by
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.:/=+-@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(160)
+        .collect();
+    if cleaned.is_empty() {
+        "unknown".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn layer_round_trips_through_its_tag_value() {
+        let layer = Layer {
+            kind: LayerKind::Boost,
+            min: Some(Acu::new(2.0).unwrap()),
+            max: Some(Acu::new(24.0).unwrap()),
+            until: t("2026-11-25T20:00:00Z"),
+            by: "alarm:Aurora-shop-High-ACU".into(),
+            at: Some(t("2026-11-25T18:00:00Z")),
+        };
+        let value = layer.to_tag_value();
+        assert_eq!(
+            value,
+            "min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU at=2026-11-25T18:00:00Z"
+        );
+        assert_eq!(Layer::parse(LayerKind::Boost, &value).unwrap(), layer);
+    }
+
+    #[test]
+    fn baseline_parses_and_formats() {
+        let range = parse_baseline("min=0.5 max=16").unwrap();
+        assert_eq!(format_baseline(range), "min=0.5 max=16");
+    }
+
+    #[test]
+    fn malformed_values_name_the_tag() {
+        let cases = [
+            (BASELINE, "min=0.5"),
+            (BASELINE, "min=8 max=4"),
+            (BASELINE, "min=0.3 max=4"),
+            (BASELINE, "min=1;max=4"),
+            (BASELINE, "min=1 max=300"),
+            ("acu-pilot:boost", "max=24 by=x"),
+            ("acu-pilot:boost", "max=24 until=tomorrow by=x"),
+            (
+                "acu-pilot:boost",
+                "max=24 until=2026-11-25T20:00:00Z by=x color=red",
+            ),
+            ("acu-pilot:pin", "until=2026-11-25T20:00:00Z by=x"),
+            (CEILING, "lots"),
+        ];
+        for (key, value) in cases {
+            let tags = ClusterTags::parse([(MANAGED, "true"), (key, value)]);
+            assert_eq!(tags.problems.len(), 1, "{key}={value}");
+            let message = tags.problems[0].to_string();
+            assert!(message.contains(key), "{message}");
+            assert!(tags.layers.is_empty() && tags.baseline.is_none() && tags.ceiling.is_none());
+        }
+    }
+
+    #[test]
+    fn cluster_tags_collect_state_and_ignore_foreign_keys() {
+        let tags = ClusterTags::parse([
+            (MANAGED, "true"),
+            (BASELINE, "min=0.5 max=16"),
+            (
+                "acu-pilot:boost",
+                "max=24 until=2026-11-25T20:00:00Z by=test",
+            ),
+            ("team", "shop"),
+        ]);
+        assert!(tags.managed && tags.problems.is_empty());
+        assert_eq!(tags.layers.len(), 1);
+        assert_eq!(
+            tags.layer(LayerKind::Boost).unwrap().max,
+            Some(Acu::new(24.0).unwrap())
+        );
+    }
+
+    #[test]
+    fn by_is_kept_to_allowed_characters() {
+        let layer = Layer {
+            kind: LayerKind::Pin,
+            min: Some(Acu::ONE),
+            max: None,
+            until: t("2026-11-25T20:00:00Z"),
+            by: "ops; alice, bob".into(),
+            at: None,
+        };
+        assert!(layer.to_tag_value().ends_with("by=ops__alice__bob"));
+    }
+}

@@ -1,0 +1,15 @@
+//! acu-pilot: a capacity autopilot for Aurora Serverless v2.
+//!
+//! Every function reads a cluster's baseline and layers from its tags, computes the
+//! [`desired`](desired::desired) range, and reconciles. See DESIGN.md for the why.
+
+pub mod capacity;
+pub mod config;
+pub mod desired;
+pub mod engine;
+pub mod error;
+pub mod layers;
+pub mod ports;
+
+pub use capacity::{Acu, CapacityRange, Guardrails};
+pub use error::{Error, Result};
