@@ -3,13 +3,17 @@
 //! Every function reads a cluster's baseline and layers from its tags, computes the
 //! [`desired`](desired::desired) range, and reconciles. See DESIGN.md for the why.
 
+pub mod aws;
 pub mod capacity;
 pub mod config;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod lambda;
 pub mod layers;
 pub mod ports;
+pub mod service;
+pub mod telemetry;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};
 pub use error::{Error, Result};

@@ -1,1 +1,222 @@
+//! The integration-test bench: SDK clients pointed at the local AWS emulator, a call
+//! recorder, and helpers to set clusters up the way a user's account would have them.
+//!
+//! `make test` starts the emulator and exports `AWS_ENDPOINT_URL`. Run on their own
+//! (`cargo test -p acu-pilot-tests`), the tests start one themselves through
+//! `scripts/with-emulator.sh`'s installer, so they never silently skip.
 
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use acu_pilot::aws::{Aws, CallRecorder, SdkConfig};
+use acu_pilot::config::Config;
+use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
+use chrono::{DateTime, Utc};
+
+pub use acu_pilot;
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repo")
+        .to_path_buf()
+}
+
+/// The emulator's endpoint: the one `make test` started, or one started for this test
+/// process, stopped by a watchdog when the process ends.
+pub fn endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+            return url;
+        }
+        start_own_emulator()
+    })
+}
+
+fn start_own_emulator() -> String {
+    let root = repo_root();
+    let status = Command::new(root.join("scripts/install-emulator.sh"))
+        .status()
+        .expect("run scripts/install-emulator.sh");
+    assert!(status.success(), "installing the emulator failed");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let state = std::env::temp_dir().join(format!("acu-pilot-test-emulator-{port}"));
+    std::fs::create_dir_all(&state).expect("emulator state dir");
+    // The watchdog ends the emulator when this test process (its parent) is gone.
+    let script = format!(
+        "GATEWAY_PORT={port} BIND_HOST=127.0.0.1 TMPDIR={state} {bin} >{state}/log 2>&1 & m=$!; \
+         while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+        state = state.display(),
+        bin = root.join(".venv-ministack/bin/ministack").display(),
+        parent = std::process::id(),
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    url
+}
+
+/// SDK config for the emulator with dummy credentials.
+pub async fn sdk_config() -> SdkConfig {
+    let endpoint = endpoint();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_rds::config::Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "acu-pilot-tests",
+        ))
+        .load()
+        .await
+}
+
+/// The adapters as the functions build them, with every request recorded.
+pub async fn recorded_aws(config: &Config) -> (Aws, CallRecorder) {
+    let recorder = CallRecorder::default();
+    let aws = Aws::recorded(sdk_config().await, config, &recorder);
+    (aws, recorder)
+}
+
+pub async fn rds() -> aws_sdk_rds::Client {
+    aws_sdk_rds::Client::new(&sdk_config().await)
+}
+
+pub async fn cloudwatch() -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&sdk_config().await)
+}
+
+/// A cluster id no other test in this run uses (tests share one emulator).
+pub fn unique_id(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates an Aurora MySQL Serverless v2 cluster with a writer, as a user's would be.
+pub async fn create_cluster(id: &str, min: f64, max: f64, tags: &[(&str, &str)]) -> String {
+    let rds = rds().await;
+    let out = rds
+        .create_db_cluster()
+        .db_cluster_identifier(id)
+        .engine("aurora-mysql")
+        .engine_version("8.0.mysql_aurora.3.09.0")
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .serverless_v2_scaling_configuration(
+            ServerlessV2ScalingConfiguration::builder()
+                .min_capacity(min)
+                .max_capacity(max)
+                .build(),
+        )
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("create cluster");
+    rds.create_db_instance()
+        .db_instance_identifier(format!("{id}-writer"))
+        .db_cluster_identifier(id)
+        .db_instance_class("db.serverless")
+        .engine("aurora-mysql")
+        .send()
+        .await
+        .expect("create writer");
+    out.db_cluster()
+        .and_then(|c| c.db_cluster_arn())
+        .expect("cluster arn")
+        .to_owned()
+}
+
+/// The live range of a cluster, as (min, max).
+pub async fn live_range(id: &str) -> (f64, f64) {
+    let out = rds()
+        .await
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .expect("describe");
+    let scaling = out.db_clusters()[0]
+        .serverless_v2_scaling_configuration()
+        .expect("serverless v2");
+    (
+        scaling.min_capacity().unwrap_or_default(),
+        scaling.max_capacity().unwrap_or_default(),
+    )
+}
+
+/// The tags on a cluster.
+pub async fn cluster_tags(id: &str) -> std::collections::BTreeMap<String, String> {
+    let out = rds()
+        .await
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .expect("describe");
+    out.db_clusters()[0]
+        .tag_list()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .expect("test instant")
+        .with_timezone(&Utc)
+}
+
+/// Runs the `acu-pilot` CLI binary against the emulator; returns (status ok, stdout, stderr).
+pub fn cli(args: &[&str]) -> (bool, String, String) {
+    let bin = std::env::var("ACU_PILOT_BIN").unwrap_or_else(|_| {
+        repo_root()
+            .join("target/debug/acu-pilot")
+            .display()
+            .to_string()
+    });
+    let out = Command::new(bin)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("run the acu-pilot CLI (built by `cargo build --workspace`)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,62 @@
+//! The AWS SDK adapters behind the [ports](crate::ports). Thin on purpose: they translate
+//! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
+
+pub mod eventbridge;
+pub mod rds;
+pub mod recorder;
+
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
+
+pub use eventbridge::EventBridgeNotifier;
+pub use rds::RdsClusters;
+pub use recorder::CallRecorder;
+
+use crate::config::Config;
+
+/// Every adapter a function may need, built once at start-up from one SDK config.
+/// The SDK resolves its endpoint the standard way, so `AWS_ENDPOINT_URL` points all of
+/// them at the local emulator with no code path of ours knowing.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub clusters: RdsClusters,
+    pub notifier: EventBridgeNotifier,
+}
+
+impl Aws {
+    pub async fn from_env(config: &Config) -> Self {
+        Self::from_sdk_config(load_sdk_config().await, config)
+    }
+
+    pub fn from_sdk_config(sdk: SdkConfig, config: &Config) -> Self {
+        Self::build(sdk, config, None)
+    }
+
+    /// As [`Aws::from_sdk_config`], with every request also recorded by `recorder`.
+    pub fn recorded(sdk: SdkConfig, config: &Config, recorder: &CallRecorder) -> Self {
+        Self::build(sdk, config, Some(recorder))
+    }
+
+    fn build(sdk: SdkConfig, config: &Config, recorder: Option<&CallRecorder>) -> Self {
+        let mut rds = aws_sdk_rds::config::Builder::from(&sdk);
+        let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
+        if let Some(recorder) = recorder {
+            rds = rds.interceptor(recorder.clone());
+            events = events.interceptor(recorder.clone());
+        }
+        Aws {
+            clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
+            notifier: EventBridgeNotifier::new(
+                aws_sdk_eventbridge::Client::from_conf(events.build()),
+                config.event_bus.clone(),
+            ),
+            sdk,
+        }
+    }
+}
+
+/// The standard SDK configuration chain: region, credentials and `AWS_ENDPOINT_URL`.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}

@@ -1,0 +1,80 @@
+//! The entry points the four Lambda binaries and the CLI's `invoke` share: one place that
+//! sets up, parses the event, calls the service and maps the error.
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The four functions of the application.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Function {
+    Provisioner,
+    AlarmHandler,
+    PreScaler,
+    Janitor,
+}
+
+impl Function {
+    pub const ALL: [Function; 4] = [
+        Function::Provisioner,
+        Function::AlarmHandler,
+        Function::PreScaler,
+        Function::Janitor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Provisioner => "provisioner",
+            Function::AlarmHandler => "alarm-handler",
+            Function::PreScaler => "pre-scaler",
+            Function::Janitor => "janitor",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// What a handler needs, built once per process.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub config: Config,
+    pub aws: Aws,
+}
+
+/// Runs one invocation of `function` on `event` at `now`.
+pub async fn handle(
+    function: Function,
+    event: Value,
+    now: DateTime<Utc>,
+    deps: &Deps,
+) -> Result<Value> {
+    let _ = (&event, now, deps);
+    Err(Error::invalid(
+        "function",
+        format!("{} has no handler in this build", function.name()),
+    ))
+}
+
+/// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming
+/// the variable), SDK clients, then the runtime loop.
+pub async fn run(function: Function) -> std::result::Result<(), lambda_runtime::Error> {
+    crate::telemetry::init_lambda();
+    let config = Config::from_env().inspect_err(|err| {
+        tracing::error!(error = %err, "invalid configuration; not starting");
+    })?;
+    let deps = Deps {
+        aws: Aws::from_env(&config).await,
+        config,
+    };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(function, event.payload, Utc::now(), deps).await
+    }))
+    .await
+}
