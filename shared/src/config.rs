@@ -129,7 +129,7 @@ impl Config {
             threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::new(4.0)?)?,
             warm_fraction: env.fraction("ACU_PILOT_WARM_FRACTION", 0.5, 0.05, 1.0)?,
         };
-        if prescale.period.as_secs() < 60 || prescale.period.as_secs() % 60 != 0 {
+        if prescale.period.as_secs() < 60 || !prescale.period.as_secs().is_multiple_of(60) {
             return Err(Error::Config {
                 variable: "ACU_PILOT_FORECAST_PERIOD".into(),
                 message: "must be a whole number of minutes (CloudWatch periods)".into(),
