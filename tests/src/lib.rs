@@ -55,7 +55,8 @@ fn start_own_emulator() -> String {
         bin = root.join(".venv-ministack/bin/ministack").display(),
         parent = std::process::id(),
     );
-    Command::new("sh")
+    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let child = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -63,6 +64,8 @@ fn start_own_emulator() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the emulator");
+    // Kept, never waited on: it must outlive every test of this process.
+    let _ = WATCHDOG.set(std::sync::Mutex::new(child));
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
