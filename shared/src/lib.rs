@@ -3,6 +3,7 @@
 //! Every function reads a cluster's baseline and layers from its tags, computes the
 //! [`desired`](desired::desired) range, and reconciles. See DESIGN.md for the why.
 
+pub mod calendar;
 pub mod capacity;
 pub mod config;
 pub mod desired;
