@@ -9,6 +9,7 @@ pub mod config;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod forecast;
 pub mod layers;
 pub mod ports;
 
