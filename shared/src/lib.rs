@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod forecast;
 pub mod layers;
+pub mod policy;
 pub mod ports;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};
