@@ -4,13 +4,16 @@
 //! [`desired`](desired::desired) range, and reconciles. See DESIGN.md for the why.
 
 pub mod aws;
+pub mod calendar;
 pub mod capacity;
 pub mod config;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod forecast;
 pub mod lambda;
 pub mod layers;
+pub mod policy;
 pub mod ports;
 pub mod service;
 pub mod telemetry;

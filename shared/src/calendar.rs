@@ -1,0 +1,1400 @@
+//! The sales-event calendar: one-off and recurring windows in which the pre-scaler raises
+//! a cluster's min ahead of a known spike.
+//!
+//! ```yaml
+//! timezone: America/New_York          # default zone for entries (IANA)
+//! lead: 30m                           # default lead time
+//! events:
+//!   - name: black-friday
+//!     start: 2026-11-27T00:00         # local time in the zone
+//!     end: 2026-11-28T06:00           # or `duration: 30h`
+//!     clusters: [shop-db]             # or `selector: {tag: "team=shop"}`
+//!     min: 8                          # ACUs, or `auto` (from the forecast)
+//!     max: 64                         # optional
+//!     lead: 1h                        # optional
+//!   - name: friday-evening
+//!     every: "0 18 * * FRI"           # 5-field cron, in the zone
+//!     duration: 3h
+//!     clusters: [shop-db]
+//!     min: 4
+//! exclude: [2026-12-25, 2027-01-01]   # local dates on which recurring entries do not fire
+//! ```
+//!
+//! Times are wall-clock times in an IANA zone, resolved to instants with one DST rule for
+//! starts and ends alike: a local time that does not exist (02:30 on a spring-forward day)
+//! moves to the first valid instant after it; one that happens twice (01:30 on a fall-back
+//! day) means the first. A `duration` is elapsed time from the resolved start, so a 3h
+//! window is 3h long even across a DST change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Serialize, Serializer};
+use serde_norway::Value;
+
+use crate::capacity::{Acu, CapacityRange};
+use crate::config::{format_duration, parse_duration};
+
+/// The lead used when neither the entry nor the calendar sets one (DESIGN.md's default).
+pub const DEFAULT_LEAD: TimeDelta = TimeDelta::minutes(30);
+
+/// Recurring entries are expanded at most this many times per query, so a cron that fires
+/// every minute cannot make a query run away.
+const MAX_OCCURRENCES: usize = 100_000;
+
+/// How far ahead `calendar check` looks for the next windows.
+const CHECK_HORIZON: TimeDelta = TimeDelta::days(3 * 366);
+
+/// One thing wrong with a calendar, at `path` (`events[1] (friday-evening).every`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for CalendarProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a calendar was refused: every problem found, each naming its entry and field. A
+/// calendar with any problem is refused whole, never half-used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct CalendarError {
+    pub problems: Vec<CalendarProblem>,
+}
+
+impl fmt::Display for CalendarError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid calendar: ")?;
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl CalendarError {
+    fn one(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            problems: vec![CalendarProblem {
+                path: path.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// A window's min: a fixed ACU value, or `auto` (warm fraction of the forecast peak).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MinSpec {
+    Fixed(Acu),
+    Auto,
+}
+
+impl fmt::Display for MinSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MinSpec::Fixed(acu) => write!(f, "{acu}"),
+            MinSpec::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+impl Serialize for MinSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MinSpec::Fixed(acu) => acu.serialize(serializer),
+            MinSpec::Auto => serializer.serialize_str("auto"),
+        }
+    }
+}
+
+/// Which clusters an entry applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Targets {
+    /// Cluster identifiers.
+    Clusters(Vec<String>),
+    /// Clusters carrying the tag `key=value`.
+    Tag { key: String, value: String },
+}
+
+impl Targets {
+    pub fn matches(&self, cluster_id: &str, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            Targets::Clusters(ids) => ids.iter().any(|id| id == cluster_id),
+            Targets::Tag { key, value } => tags.get(key) == Some(value),
+        }
+    }
+
+    /// The headings `calendar check` groups windows under.
+    fn labels(&self) -> Vec<String> {
+        match self {
+            Targets::Clusters(ids) => ids.clone(),
+            Targets::Tag { key, value } => vec![format!("tag {key}={value}")],
+        }
+    }
+}
+
+/// Where a window came from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Calendar,
+    Forecast,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Calendar => "calendar",
+            Source::Forecast => "forecast",
+        })
+    }
+}
+
+/// One occurrence of a calendar entry, resolved to UTC instants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub name: String,
+    pub source: Source,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_delta")]
+    pub lead: TimeDelta,
+    pub min: MinSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<Acu>,
+    pub targets: Targets,
+    #[serde(serialize_with = "serialize_tz")]
+    pub timezone: Tz,
+}
+
+impl Window {
+    /// When the pre-scaler starts raising min: `lead` before the start.
+    pub fn lead_start(&self) -> DateTime<Utc> {
+        self.start - self.lead
+    }
+
+    /// `start - lead <= now < end`.
+    pub fn active(&self, now: DateTime<Utc>) -> bool {
+        self.lead_start() <= now && now < self.end
+    }
+}
+
+fn serialize_delta<S: Serializer>(delta: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_delta(*delta))
+}
+
+fn serialize_tz<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+fn format_delta(delta: TimeDelta) -> String {
+    format_duration(delta.to_std().unwrap_or_default())
+}
+
+#[derive(Clone, Debug)]
+enum Schedule {
+    Once {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    Every {
+        cron: Box<Cron>,
+        duration: TimeDelta,
+    },
+}
+
+/// One validated calendar entry.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub name: String,
+    pub timezone: Tz,
+    schedule: Schedule,
+    pub targets: Targets,
+    pub min: MinSpec,
+    pub max: Option<Acu>,
+    lead: Option<TimeDelta>,
+}
+
+impl Event {
+    pub fn is_recurring(&self) -> bool {
+        matches!(self.schedule, Schedule::Every { .. })
+    }
+}
+
+/// A validated calendar.
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    pub timezone: Tz,
+    lead: Option<TimeDelta>,
+    fallback_lead: TimeDelta,
+    pub events: Vec<Event>,
+    /// Local dates (in each entry's zone) on which recurring entries do not fire.
+    pub exclude: BTreeSet<NaiveDate>,
+}
+
+impl FromStr for Calendar {
+    type Err = CalendarError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Calendar::parse(s)
+    }
+}
+
+impl Calendar {
+    /// Parses and validates a calendar. Every problem is reported, each naming its entry and
+    /// field; a calendar with any problem is refused.
+    pub fn parse(yaml: &str) -> Result<Calendar, CalendarError> {
+        let root: Value = serde_norway::from_str(yaml)
+            .map_err(|e| CalendarError::one("calendar", format!("is not valid YAML: {e}")))?;
+        let root = match root {
+            Value::Mapping(map) => map,
+            Value::Null => {
+                return Err(CalendarError::one("calendar", "is empty"));
+            }
+            _ => {
+                return Err(CalendarError::one(
+                    "calendar",
+                    "must be a mapping with `events:`",
+                ));
+            }
+        };
+        let mut problems = Vec::new();
+        let mut note = |path: &str, message: String| {
+            problems.push(CalendarProblem {
+                path: path.to_owned(),
+                message,
+            })
+        };
+
+        for key in root.keys() {
+            let key = key_text(key);
+            if !["timezone", "lead", "events", "exclude"].contains(&key.as_str()) {
+                note(
+                    &key,
+                    "unknown field (expected timezone, lead, events, exclude)".into(),
+                );
+            }
+        }
+
+        let timezone = match root.get("timezone") {
+            None => Tz::UTC,
+            Some(value) => parse_tz(value).unwrap_or_else(|m| {
+                note("timezone", m);
+                Tz::UTC
+            }),
+        };
+        let lead = match root.get("lead") {
+            None => None,
+            Some(value) => parse_lead(value).map_err(|m| note("lead", m)).ok(),
+        };
+
+        let mut exclude = BTreeSet::new();
+        match root.get("exclude") {
+            None | Some(Value::Null) => {}
+            Some(Value::Sequence(dates)) => {
+                for (i, date) in dates.iter().enumerate() {
+                    match scalar_text(date).as_deref().map(parse_date) {
+                        Some(Ok(date)) => {
+                            exclude.insert(date);
+                        }
+                        Some(Err(m)) => note(&format!("exclude[{i}]"), m),
+                        None => note(
+                            &format!("exclude[{i}]"),
+                            "must be a date such as 2026-12-25".into(),
+                        ),
+                    }
+                }
+            }
+            Some(_) => note(
+                "exclude",
+                "must be a list of dates, e.g. [2026-12-25, 2027-01-01]".into(),
+            ),
+        }
+
+        let mut events = Vec::new();
+        match root.get("events") {
+            None => note("events", "is missing (a list of entries)".into()),
+            Some(Value::Sequence(entries)) => {
+                let mut seen = BTreeMap::new();
+                for (i, entry) in entries.iter().enumerate() {
+                    match parse_event(i, entry, timezone) {
+                        Ok(event) => {
+                            if let Some(first) = seen.insert(event.name.clone(), i) {
+                                note(
+                                    &format!("events[{i}] ({}).name", event.name),
+                                    format!(
+                                        "is also the name of events[{first}]; names must be unique"
+                                    ),
+                                );
+                            }
+                            events.push(event);
+                        }
+                        Err(problem) => note(&problem.path, problem.message),
+                    }
+                }
+            }
+            Some(_) => note("events", "must be a list of entries".into()),
+        }
+
+        if !problems.is_empty() {
+            return Err(CalendarError { problems });
+        }
+        Ok(Calendar {
+            timezone,
+            lead,
+            fallback_lead: DEFAULT_LEAD,
+            events,
+            exclude,
+        })
+    }
+
+    /// The lead for entries that set none when the calendar sets none either (the
+    /// configured `ACU_PILOT_LEAD`).
+    pub fn with_default_lead(mut self, lead: TimeDelta) -> Self {
+        self.fallback_lead = lead;
+        self
+    }
+
+    fn lead_of(&self, event: &Event) -> TimeDelta {
+        event.lead.or(self.lead).unwrap_or(self.fallback_lead)
+    }
+
+    /// Every window whose span including its lead, `[start - lead, end)`, overlaps
+    /// `[from, to]`, ordered by start.
+    pub fn windows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Window> {
+        let mut windows: Vec<Window> = self
+            .events
+            .iter()
+            .flat_map(|event| self.event_windows(event, from, to, MAX_OCCURRENCES))
+            .collect();
+        windows.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
+        windows
+    }
+
+    /// The windows active at `now` (lead included) that target this cluster.
+    pub fn active_for(
+        &self,
+        cluster_id: &str,
+        tags: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Vec<Window> {
+        self.windows(now, now)
+            .into_iter()
+            .filter(|w| w.active(now) && w.targets.matches(cluster_id, tags))
+            .collect()
+    }
+
+    fn event_windows(
+        &self,
+        event: &Event,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<Window> {
+        let lead = self.lead_of(event);
+        let window = |start: DateTime<Utc>, end: DateTime<Utc>| Window {
+            name: event.name.clone(),
+            source: Source::Calendar,
+            start,
+            end,
+            lead,
+            min: event.min,
+            max: event.max,
+            targets: event.targets.clone(),
+            timezone: event.timezone,
+        };
+        let overlaps = |start: DateTime<Utc>, end: DateTime<Utc>| start - lead <= to && end > from;
+        match &event.schedule {
+            Schedule::Once { start, end } => {
+                if overlaps(*start, *end) && limit > 0 {
+                    vec![window(*start, *end)]
+                } else {
+                    vec![]
+                }
+            }
+            Schedule::Every { cron, duration } => {
+                // Start the local search early enough to catch an occurrence that began
+                // before `from` and still runs; a day of slack covers any UTC offset.
+                let search_from = (from - *duration - lead - TimeDelta::days(1))
+                    .with_timezone(&event.timezone)
+                    .naive_local();
+                let mut out = Vec::new();
+                for local in cron
+                    .iter_from(search_from, croner::Direction::Forward)
+                    .take(MAX_OCCURRENCES)
+                {
+                    if self.exclude.contains(&local.date()) {
+                        continue;
+                    }
+                    let start = resolve_local(event.timezone, local);
+                    if start - lead > to {
+                        break;
+                    }
+                    let end = start + *duration;
+                    if overlaps(start, end) {
+                        out.push(window(start, end));
+                        if out.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// A local wall-clock time in `tz` as an instant: a time skipped by a spring-forward
+/// moves to the first valid instant after it; a time repeated by a fall-back is the first
+/// (earlier) of the two.
+pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
+        LocalResult::None => {
+            // Gaps end on a whole minute in every zone since the 1970s, so the first valid
+            // minute after the skipped time is the instant the clocks jumped.
+            let mut probe = local
+                .with_second(0)
+                .and_then(|t| t.with_nanosecond(0))
+                .unwrap_or(local);
+            for _ in 0..(2 * 24 * 60) {
+                probe += TimeDelta::minutes(1);
+                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                    return t.with_timezone(&Utc);
+                }
+            }
+            // No zone has a gap of two days; reading it as UTC beats panicking.
+            local.and_utc()
+        }
+    }
+}
+
+fn parse_event(index: usize, entry: &Value, default_tz: Tz) -> Result<Event, CalendarProblem> {
+    let base = format!("events[{index}]");
+    let Value::Mapping(map) = entry else {
+        return Err(CalendarProblem {
+            path: base,
+            message: "must be a mapping with name, start or every, clusters, min".into(),
+        });
+    };
+    let name = match map.get("name") {
+        None => {
+            return Err(CalendarProblem {
+                path: format!("{base}.name"),
+                message: "is missing".into(),
+            });
+        }
+        Some(value) => match scalar_text(value) {
+            Some(name) if valid_name(&name) => name,
+            _ => {
+                return Err(CalendarProblem {
+                    path: format!("{base}.name"),
+                    message: format!(
+                        "{} must be letters, digits, '-', '_' or '.' (it becomes part of a tag value)",
+                        describe(value)
+                    ),
+                });
+            }
+        },
+    };
+    let at = |field: &str| format!("{base} ({name}).{field}");
+    let fail = |field: &str, message: String| CalendarProblem {
+        path: at(field),
+        message,
+    };
+
+    const FIELDS: [&str; 12] = [
+        "name",
+        "start",
+        "end",
+        "duration",
+        "every",
+        "clusters",
+        "selector",
+        "min",
+        "max",
+        "lead",
+        "timezone",
+        "description",
+    ];
+    for key in map.keys() {
+        let key = key_text(key);
+        if !FIELDS.contains(&key.as_str()) {
+            return Err(fail(
+                &key,
+                "unknown field (expected start, end, duration, every, clusters, selector, min, max, lead, timezone)".into(),
+            ));
+        }
+    }
+
+    let timezone = match map.get("timezone") {
+        None => default_tz,
+        Some(value) => parse_tz(value).map_err(|m| fail("timezone", m))?,
+    };
+    let lead = map
+        .get("lead")
+        .map(|value| parse_lead(value).map_err(|m| fail("lead", m)))
+        .transpose()?;
+    let duration = map
+        .get("duration")
+        .map(|value| {
+            let d = parse_lead(value).map_err(|m| fail("duration", m))?;
+            if d <= TimeDelta::zero() {
+                return Err(fail("duration", "must be longer than zero".into()));
+            }
+            Ok(d)
+        })
+        .transpose()?;
+
+    let schedule = match (map.get("start"), map.get("every")) {
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "every",
+                "an entry has either start (one-off) or every (recurring), not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(fail(
+                "start",
+                "is missing (set start for a one-off window or every for a recurring one)".into(),
+            ));
+        }
+        (Some(start_value), None) => {
+            let local_start = parse_local(start_value).map_err(|m| fail("start", m))?;
+            let start = resolve_local(timezone, local_start);
+            let end = match (map.get("end"), duration) {
+                (Some(_), Some(_)) => {
+                    return Err(fail(
+                        "duration",
+                        "an entry has either end or duration, not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(fail("end", "is missing (set end or duration)".into()));
+                }
+                (None, Some(duration)) => start + duration,
+                (Some(end_value), None) => {
+                    let local_end = parse_local(end_value).map_err(|m| fail("end", m))?;
+                    let end = resolve_local(timezone, local_end);
+                    if end <= start {
+                        return Err(fail(
+                            "end",
+                            format!("{local_end} is not after start {local_start}"),
+                        ));
+                    }
+                    end
+                }
+            };
+            Schedule::Once { start, end }
+        }
+        (None, Some(every_value)) => {
+            if map.contains_key("end") {
+                return Err(fail(
+                    "end",
+                    "a recurring entry (every) takes duration, not end".into(),
+                ));
+            }
+            let cron = parse_cron(every_value).map_err(|m| fail("every", m))?;
+            let duration = duration.ok_or_else(|| {
+                fail(
+                    "duration",
+                    "is missing (a recurring entry needs one)".into(),
+                )
+            })?;
+            Schedule::Every {
+                cron: Box::new(cron),
+                duration,
+            }
+        }
+    };
+
+    let targets = match (map.get("clusters"), map.get("selector")) {
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                "selector",
+                "an entry has either clusters or selector, not both".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(fail(
+                "clusters",
+                "is missing (a list of cluster ids, or selector: {tag: \"key=value\"})".into(),
+            ));
+        }
+        (Some(value), None) => parse_clusters(value).map_err(|m| fail("clusters", m))?,
+        (None, Some(value)) => parse_selector(value).map_err(|m| fail("selector", m))?,
+    };
+
+    let min = match map.get("min") {
+        None => return Err(fail("min", "is missing (ACUs, or auto)".into())),
+        Some(value) => match scalar_text(value) {
+            Some(text) if text.trim() == "auto" => MinSpec::Auto,
+            Some(text) => MinSpec::Fixed(
+                Acu::parse_field("min", &text)
+                    .map_err(|e| fail("min", format!("{} {}", e.value, e.problem)))?,
+            ),
+            None => {
+                return Err(fail(
+                    "min",
+                    format!("{} is not ACUs or auto", describe(value)),
+                ));
+            }
+        },
+    };
+    let max = match map.get("max") {
+        None => None,
+        Some(value) => {
+            let text = scalar_text(value)
+                .ok_or_else(|| fail("max", format!("{} is not ACUs", describe(value))))?;
+            let max = Acu::parse_field("max", &text)
+                .map_err(|e| fail("max", format!("{text} {}", e.problem)))?;
+            let floor = match min {
+                MinSpec::Fixed(min) => min,
+                MinSpec::Auto => Acu::ZERO,
+            };
+            CapacityRange::in_fields("min", "max", floor, max)
+                .map_err(|e| fail(&e.field, format!("{} {}", e.value, e.problem)))?;
+            Some(max)
+        }
+    };
+
+    Ok(Event {
+        name,
+        timezone,
+        schedule,
+        targets,
+        min,
+        max,
+        lead,
+    })
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn key_text(key: &Value) -> String {
+    scalar_text(key).unwrap_or_else(|| format!("{key:?}"))
+}
+
+/// A YAML scalar as text: numbers and booleans as written, strings as they are.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "an empty value".into(),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(_) => "a tagged value".into(),
+        other => format!("{:?}", scalar_text(other).unwrap_or_default()),
+    }
+}
+
+fn parse_tz(value: &Value) -> Result<Tz, String> {
+    let text = scalar_text(value).ok_or_else(|| {
+        format!(
+            "{} is not a time zone (expected an IANA name such as America/New_York)",
+            describe(value)
+        )
+    })?;
+    text.trim().parse::<Tz>().map_err(|_| {
+        format!("unknown time zone {text:?} (expected an IANA name such as America/New_York)")
+    })
+}
+
+fn parse_lead(value: &Value) -> Result<TimeDelta, String> {
+    let text = scalar_text(value)
+        .ok_or_else(|| format!("{} is not a duration (e.g. 30m, 1h)", describe(value)))?;
+    // A bare 0 means no lead; any other bare number is ambiguous about its unit.
+    if text.trim() == "0" {
+        return Ok(TimeDelta::zero());
+    }
+    let std = parse_duration(&text)?;
+    TimeDelta::from_std(std).map_err(|_| format!("{text:?} is too long"))
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date such as 2026-12-25"))
+}
+
+/// A local wall-clock time: `2026-11-27T00:00`, with optional seconds, `T` or a space.
+fn parse_local(value: &Value) -> Result<NaiveDateTime, String> {
+    let text = scalar_text(value).ok_or_else(|| {
+        format!(
+            "{} is not a local time such as 2026-11-27T09:00",
+            describe(value)
+        )
+    })?;
+    let trimmed = text.trim();
+    for format in [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(trimmed, format) {
+            return Ok(t);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN));
+    }
+    if DateTime::parse_from_rfc3339(trimmed).is_ok() {
+        return Err(format!(
+            "{text:?} carries a UTC offset; write the local time (e.g. 2026-11-27T09:00) and set the zone with timezone:"
+        ));
+    }
+    Err(format!(
+        "{text:?} is not a local time such as 2026-11-27T09:00"
+    ))
+}
+
+fn parse_cron(value: &Value) -> Result<Cron, String> {
+    let text = scalar_text(value)
+        .ok_or_else(|| format!("{} is not a cron expression", describe(value)))?;
+    let fields = text.split_whitespace().count();
+    if fields != 5 {
+        return Err(format!(
+            "{text:?} has {fields} fields; expected 5 (minute hour day-of-month month day-of-week)"
+        ));
+    }
+    let cron = CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+        .parse(&text)
+        .map_err(|e| format!("{text:?} is not a valid cron expression: {e}"))?;
+    // A pattern that can never fire (31 February) is a mistake, not an empty schedule.
+    let probe = NaiveDate::from_ymd_opt(2000, 1, 1)
+        .unwrap_or_default()
+        .and_time(chrono::NaiveTime::MIN);
+    cron.find_next_occurrence(&probe, true)
+        .map_err(|_| format!("{text:?} never fires"))?;
+    Ok(cron)
+}
+
+fn parse_clusters(value: &Value) -> Result<Targets, String> {
+    let Value::Sequence(items) = value else {
+        return Err(format!(
+            "{} is not a list of cluster ids, e.g. [shop-db]",
+            describe(value)
+        ));
+    };
+    if items.is_empty() {
+        return Err("is empty; list at least one cluster id".into());
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        match scalar_text(item) {
+            Some(id) if !id.trim().is_empty() => ids.push(id.trim().to_owned()),
+            _ => return Err(format!("{} is not a cluster id", describe(item))),
+        }
+    }
+    Ok(Targets::Clusters(ids))
+}
+
+fn parse_selector(value: &Value) -> Result<Targets, String> {
+    let expected = "expected {tag: \"key=value\"}";
+    let Value::Mapping(map) = value else {
+        return Err(format!("{} is not a selector; {expected}", describe(value)));
+    };
+    let only_tag = map.len() == 1 && map.contains_key("tag");
+    if !only_tag {
+        return Err(format!("has unknown keys; {expected}"));
+    }
+    let text = map.get("tag").and_then(scalar_text).unwrap_or_default();
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
+            Ok(Targets::Tag {
+                key: key.trim().to_owned(),
+                value: value.trim().to_owned(),
+            })
+        }
+        _ => Err(format!("tag {text:?} is not key=value; {expected}")),
+    }
+}
+
+// --- calendar check ----------------------------------------------------------------
+
+/// The `acu-pilot calendar check` report: the next windows per cluster (or selector).
+#[derive(Clone, Debug, Serialize)]
+pub struct CalendarCheck {
+    pub from: DateTime<Utc>,
+    pub count: usize,
+    pub targets: Vec<TargetWindows>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetWindows {
+    /// A cluster id, or `tag key=value` for a selector.
+    pub target: String,
+    pub windows: Vec<CheckedWindow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckedWindow {
+    pub name: String,
+    pub timezone: String,
+    /// Local times with the zone abbreviation, e.g. `Fri 2026-11-27 09:00 EST`.
+    pub local_start: String,
+    pub local_end: String,
+    pub local_lead_start: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub lead_start: DateTime<Utc>,
+    pub lead: String,
+    pub min: MinSpec,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<Acu>,
+}
+
+/// The next `count` windows per target that end after `from`.
+pub fn check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> CalendarCheck {
+    let to = from + CHECK_HORIZON;
+    let mut by_target: BTreeMap<String, Vec<Window>> = BTreeMap::new();
+    for event in &calendar.events {
+        let windows = calendar.event_windows(event, from, to, count);
+        for label in event.targets.labels() {
+            by_target
+                .entry(label)
+                .or_default()
+                .extend(windows.iter().cloned());
+        }
+    }
+    let local = |tz: Tz, t: DateTime<Utc>| {
+        t.with_timezone(&tz)
+            .format("%a %Y-%m-%d %H:%M %Z")
+            .to_string()
+    };
+    let targets = by_target
+        .into_iter()
+        .map(|(target, mut windows)| {
+            windows.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
+            windows.truncate(count);
+            let windows = windows
+                .into_iter()
+                .map(|w| CheckedWindow {
+                    local_start: local(w.timezone, w.start),
+                    local_end: local(w.timezone, w.end),
+                    local_lead_start: local(w.timezone, w.lead_start()),
+                    lead_start: w.lead_start(),
+                    lead: format_delta(w.lead),
+                    timezone: w.timezone.name().to_owned(),
+                    name: w.name,
+                    start: w.start,
+                    end: w.end,
+                    min: w.min,
+                    max: w.max,
+                })
+                .collect();
+            TargetWindows { target, windows }
+        })
+        .collect();
+    CalendarCheck {
+        from,
+        count,
+        targets,
+    }
+}
+
+/// The text `acu-pilot calendar check` prints.
+pub fn render_check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> String {
+    let report = check(calendar, from, count);
+    let utc = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%MZ").to_string();
+    let mut out = format!(
+        "calendar OK: {} entr{}, timezone {}, {} exclusion date{}\nnext {} window{} per cluster from {}\n",
+        calendar.events.len(),
+        if calendar.events.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        calendar.timezone.name(),
+        calendar.exclude.len(),
+        if calendar.exclude.len() == 1 { "" } else { "s" },
+        count,
+        if count == 1 { "" } else { "s" },
+        utc(from),
+    );
+    for target in &report.targets {
+        out.push_str(&format!("\n{}\n", target.target));
+        if target.windows.is_empty() {
+            out.push_str("  (no upcoming windows)\n");
+        }
+        for w in &target.windows {
+            let max = w.max.map(|m| format!(" max {m}")).unwrap_or_default();
+            out.push_str(&format!(
+                "  {}  min {}{max}, lead {}\n    local {} → {}  ({})\n    utc   {} → {}\n    raise from {}  ({})\n",
+                w.name,
+                w.min,
+                w.lead,
+                w.local_start,
+                w.local_end,
+                w.timezone,
+                utc(w.start),
+                utc(w.end),
+                w.local_lead_start,
+                utc(w.lead_start),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn one_off(tz: &str, start: &str, end: &str) -> Calendar {
+        Calendar::parse(&format!(
+            "timezone: {tz}\nevents:\n  - name: e\n    start: {start}\n    end: {end}\n    clusters: [db]\n    min: 4\n"
+        ))
+        .unwrap()
+    }
+
+    fn only_window(cal: &Calendar) -> Window {
+        let mut all = cal.windows(t("2000-01-01T00:00:00Z"), t("2100-01-01T00:00:00Z"));
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let cal = Calendar::parse(include_str!("../../examples/calendar.yaml")).unwrap();
+        assert!(cal.events.len() >= 2);
+        assert_eq!(cal.timezone, Tz::America__New_York);
+        assert!(!cal.exclude.is_empty());
+    }
+
+    #[test]
+    fn the_issue_example_parses_with_lead_override() {
+        let cal = Calendar::parse(ISSUE_EXAMPLE).unwrap();
+        let bf = cal
+            .windows(t("2026-11-26T00:00:00Z"), t("2026-11-27T12:00:00Z"))
+            .into_iter()
+            .find(|w| w.name == "black-friday")
+            .unwrap();
+        // 00:00 EST = 05:00Z; lead 1h overrides the calendar's 30m.
+        assert_eq!(bf.start, t("2026-11-27T05:00:00Z"));
+        assert_eq!(bf.end, t("2026-11-28T11:00:00Z"));
+        assert_eq!(bf.lead, TimeDelta::hours(1));
+        assert_eq!(bf.min, MinSpec::Fixed(Acu::new(8.0).unwrap()));
+        assert_eq!(bf.max, Some(Acu::new(64.0).unwrap()));
+    }
+
+    #[test]
+    fn spring_forward_start_moves_to_the_first_valid_instant_new_york_and_berlin() {
+        // New York 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z).
+        let w = only_window(&one_off(
+            "America/New_York",
+            "2026-03-08T02:30",
+            "2026-03-08T05:00",
+        ));
+        assert_eq!(w.start, t("2026-03-08T07:00:00Z"));
+        assert_eq!(w.end, t("2026-03-08T09:00:00Z"));
+        // Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00Z).
+        let w = only_window(&one_off(
+            "Europe/Berlin",
+            "2026-03-29T02:30",
+            "2026-03-29T06:00",
+        ));
+        assert_eq!(w.start, t("2026-03-29T01:00:00Z"));
+        // Ends follow the same rule.
+        let w = only_window(&one_off(
+            "Europe/Berlin",
+            "2026-03-29T00:00",
+            "2026-03-29T02:15",
+        ));
+        assert_eq!(w.end, t("2026-03-29T01:00:00Z"));
+    }
+
+    #[test]
+    fn fall_back_start_uses_the_first_instant_new_york_and_berlin() {
+        // New York 2026-11-01: 01:30 happens at 05:30Z (EDT) and 06:30Z (EST).
+        let w = only_window(&one_off(
+            "America/New_York",
+            "2026-11-01T01:30",
+            "2026-11-01T04:00",
+        ));
+        assert_eq!(w.start, t("2026-11-01T05:30:00Z"));
+        // Berlin 2026-10-25: 02:30 happens at 00:30Z (CEST) and 01:30Z (CET).
+        let w = only_window(&one_off(
+            "Europe/Berlin",
+            "2026-10-25T02:30",
+            "2026-10-25T05:00",
+        ));
+        assert_eq!(w.start, t("2026-10-25T00:30:00Z"));
+        let w = only_window(&one_off(
+            "Europe/Berlin",
+            "2026-10-25T00:00",
+            "2026-10-25T02:30",
+        ));
+        assert_eq!(w.end, t("2026-10-25T00:30:00Z"));
+    }
+
+    #[test]
+    fn recurring_entries_resolve_dst_the_same_way() {
+        let cal = Calendar::parse(
+            "timezone: Europe/Berlin\nevents:\n  - name: nightly\n    every: \"30 2 * * *\"\n    duration: 1h\n    clusters: [db]\n    min: 2\n",
+        )
+        .unwrap();
+        let starts: Vec<_> = cal
+            .windows(t("2026-03-28T12:00:00Z"), t("2026-03-30T12:00:00Z"))
+            .into_iter()
+            .map(|w| w.start)
+            .collect();
+        assert_eq!(
+            starts,
+            vec![
+                t("2026-03-29T01:00:00Z"), // 02:30 does not exist: 03:00 CEST
+                t("2026-03-30T00:30:00Z"),
+            ]
+        );
+        let starts: Vec<_> = cal
+            .windows(t("2026-10-24T12:00:00Z"), t("2026-10-25T12:00:00Z"))
+            .into_iter()
+            .map(|w| w.start)
+            .collect();
+        assert_eq!(starts, vec![t("2026-10-25T00:30:00Z")]); // once, the first 02:30
+    }
+
+    #[test]
+    fn lead_time_makes_a_window_active_thirty_minutes_early() {
+        let cal = Calendar::parse(
+            "timezone: America/New_York\nlead: 30m\nevents:\n  - name: sale\n    start: 2026-01-15T09:00\n    duration: 2h\n    clusters: [shop-db]\n    min: 8\n",
+        )
+        .unwrap();
+        let w = only_window(&cal);
+        assert_eq!(w.start, t("2026-01-15T14:00:00Z"));
+        assert!(!w.active(t("2026-01-15T13:29:00Z")));
+        assert!(w.active(t("2026-01-15T13:30:00Z")));
+        assert!(w.active(t("2026-01-15T15:59:59Z")));
+        assert!(!w.active(t("2026-01-15T16:00:00Z")));
+        let tags = BTreeMap::new();
+        assert!(
+            cal.active_for("shop-db", &tags, t("2026-01-15T13:29:00Z"))
+                .is_empty()
+        );
+        assert_eq!(
+            cal.active_for("shop-db", &tags, t("2026-01-15T13:30:00Z"))
+                .len(),
+            1
+        );
+        assert!(
+            cal.active_for("other-db", &tags, t("2026-01-15T13:30:00Z"))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn default_lead_applies_only_when_neither_calendar_nor_entry_sets_one() {
+        let yaml = "events:\n  - name: e\n    start: 2026-01-15T09:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n";
+        let cal = Calendar::parse(yaml).unwrap();
+        assert_eq!(only_window(&cal).lead, DEFAULT_LEAD);
+        let cal = cal.with_default_lead(TimeDelta::minutes(10));
+        assert_eq!(only_window(&cal).lead, TimeDelta::minutes(10));
+        assert_eq!(only_window(&cal).start, t("2026-01-15T09:00:00Z")); // UTC by default
+    }
+
+    #[test]
+    fn friday_cron_fires_at_18_local_and_exclusion_skips_a_date() {
+        let cal = Calendar::parse(
+            "timezone: America/New_York\nevents:\n  - name: friday-evening\n    every: \"0 18 * * FRI\"\n    duration: 3h\n    clusters: [shop-db]\n    min: 4\nexclude: [2026-12-25]\n",
+        )
+        .unwrap();
+        let starts: Vec<_> = cal
+            .windows(t("2026-12-14T00:00:00Z"), t("2027-01-04T00:00:00Z"))
+            .into_iter()
+            .map(|w| w.start)
+            .collect();
+        // Fridays 18 Dec, (25 Dec excluded), 1 Jan; 18:00 EST = 23:00Z.
+        assert_eq!(
+            starts,
+            vec![t("2026-12-18T23:00:00Z"), t("2027-01-01T23:00:00Z")]
+        );
+        // In summer, 18:00 EDT = 22:00Z.
+        let w = &cal.windows(t("2026-07-01T00:00:00Z"), t("2026-07-04T00:00:00Z"))[0];
+        assert_eq!(w.start, t("2026-07-03T22:00:00Z"));
+        assert_eq!(w.end, t("2026-07-04T01:00:00Z"));
+    }
+
+    #[test]
+    fn a_window_that_already_started_is_still_returned() {
+        let cal = Calendar::parse(
+            "events:\n  - name: e\n    every: \"0 18 * * *\"\n    duration: 3h\n    clusters: [db]\n    min: 4\n",
+        )
+        .unwrap();
+        let now = t("2026-05-05T20:00:00Z");
+        let active = cal.active_for("db", &BTreeMap::new(), now);
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].start, t("2026-05-05T18:00:00Z"));
+    }
+
+    #[test]
+    fn tag_selector_matches_cluster_tags() {
+        let cal = Calendar::parse(
+            "events:\n  - name: e\n    start: 2026-01-01T00:00\n    duration: 1h\n    selector: {tag: \"team=shop\"}\n    min: auto\n    max: 32\n",
+        )
+        .unwrap();
+        let w = only_window(&cal);
+        assert_eq!(w.min, MinSpec::Auto);
+        let shop = BTreeMap::from([("team".to_owned(), "shop".to_owned())]);
+        let other = BTreeMap::from([("team".to_owned(), "search".to_owned())]);
+        assert!(w.targets.matches("anything", &shop));
+        assert!(!w.targets.matches("anything", &other));
+        assert!(!w.targets.matches("anything", &BTreeMap::new()));
+    }
+
+    fn rejected(yaml: &str) -> String {
+        match Calendar::parse(yaml) {
+            Ok(_) => panic!("accepted:\n{yaml}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const HEAD: &str = "timezone: America/New_York\nevents:\n  - name: ok\n    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n";
+
+    #[test]
+    fn bad_calendars_are_rejected_naming_entry_and_field() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "    timezone: Mars/Olympus\n    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).timezone: unknown time zone \"Mars/Olympus\"",
+            ),
+            (
+                "    start: 2026-01-02T00:00\n    end: 2026-01-01T00:00\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).end: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    end: 2026-01-01T00:00\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).end: ",
+            ),
+            (
+                "    every: \"0 25 * * *\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).every: ",
+            ),
+            (
+                "    every: \"0 18 * * FRI *\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).every: ",
+            ),
+            (
+                "    every: \"0 0 31 2 *\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).every: ",
+            ),
+            (
+                "    every: \"nonsense\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).every: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: -2\n",
+                "events[1] (bad).min: -2 is negative",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1.3\n",
+                "events[1] (bad).min: 1.3 is not a multiple of 0.5",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: lots\n",
+                "events[1] (bad).min: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n",
+                "events[1] (bad).min: is missing",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    min: 1\n",
+                "events[1] (bad).clusters: is missing",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: []\n    min: 1\n",
+                "events[1] (bad).clusters: is empty",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    selector: {tag: \"a=b\"}\n    min: 1\n",
+                "events[1] (bad).selector: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    selector: {tag: \"ab\"}\n    min: 1\n",
+                "events[1] (bad).selector: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).end: is missing",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    end: 2026-01-01T02:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).duration: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 0m\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).duration: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n    lead: soon\n",
+                "events[1] (bad).lead: ",
+            ),
+            (
+                "    every: \"0 18 * * FRI\"\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).duration: is missing",
+            ),
+            (
+                "    every: \"0 18 * * FRI\"\n    end: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).end: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    every: \"0 18 * * FRI\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).every: ",
+            ),
+            (
+                "    clusters: [db]\n    duration: 1h\n    min: 1\n",
+                "events[1] (bad).start: is missing",
+            ),
+            (
+                "    start: 2026-13-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).start: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00Z\n    duration: 1h\n    clusters: [db]\n    min: 1\n",
+                "events[1] (bad).start: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 8\n    max: 4\n",
+                "events[1] (bad).min: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n    max: 300\n",
+                "events[1] (bad).max: ",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 1\n    colour: red\n",
+                "events[1] (bad).colour: unknown field",
+            ),
+        ];
+        for (body, expected) in cases {
+            let yaml = format!("{HEAD}  - name: bad\n{body}");
+            let message = rejected(&yaml);
+            assert!(
+                message.contains(expected),
+                "expected {expected:?} in {message:?}\n{yaml}"
+            );
+        }
+    }
+
+    #[test]
+    fn calendar_level_problems_name_their_field() {
+        assert!(
+            rejected("timezone: Nowhere/Land\nevents: []\n")
+                .contains("timezone: unknown time zone")
+        );
+        assert!(rejected("events: []\nexclude: [2026-02-30]\n").contains("exclude[0]: "));
+        assert!(rejected("events: []\nlead: 5 minutes\n").contains("lead: "));
+        assert!(rejected("timezone: UTC\n").contains("events: is missing"));
+        assert!(rejected("").contains("calendar: is empty"));
+        assert!(rejected("events: [\n").contains("calendar: is not valid YAML"));
+        assert!(
+            rejected(&format!("{HEAD}  - start: 2026-01-01T00:00\n"))
+                .contains("events[1].name: is missing")
+        );
+        assert!(rejected(&format!("{HEAD}  - name: has space\n")).contains("events[1].name: "));
+        let dup = rejected(&format!(
+            "{HEAD}{}",
+            HEAD.lines()
+                .skip(2)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        ));
+        assert!(
+            dup.contains("events[1] (ok).name: is also the name of events[0]"),
+            "{dup}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Calendar::parse(
+            "timezone: Nowhere/Land\nevents:\n  - name: a\n    every: \"bad\"\n    duration: 1h\n    clusters: [db]\n    min: 1\n  - name: b\n    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: -1\n",
+        )
+        .unwrap_err();
+        let paths: Vec<_> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec!["timezone", "events[0] (a).every", "events[1] (b).min"]
+        );
+    }
+
+    #[test]
+    fn check_lists_next_windows_per_cluster_in_local_time_and_utc() {
+        let cal = Calendar::parse(ISSUE_EXAMPLE).unwrap();
+        let text = render_check(&cal, t("2026-11-20T00:00:00Z"), 3);
+        assert!(text.contains("shop-db"), "{text}");
+        assert!(text.contains("black-friday"), "{text}");
+        assert!(text.contains("Fri 2026-11-27 00:00 EST"), "{text}");
+        assert!(text.contains("2026-11-27T05:00Z"), "{text}");
+        assert!(
+            text.contains("raise from Thu 2026-11-26 23:00 EST"),
+            "{text}"
+        );
+        let report = check(&cal, t("2026-11-20T00:00:00Z"), 3);
+        assert_eq!(report.targets.len(), 1);
+        let names: Vec<_> = report.targets[0]
+            .windows
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["friday-evening", "black-friday", "friday-evening"]
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["targets"][0]["windows"][1]["min"], 8.0);
+        assert_eq!(json["targets"][0]["windows"][1]["lead"], "1h");
+    }
+
+    const ISSUE_EXAMPLE: &str = r#"
+timezone: America/New_York          # default zone for entries (IANA)
+lead: 30m                           # default lead time
+events:
+  - name: black-friday
+    start: 2026-11-27T00:00         # local time in the zone (an entry may set its own `timezone:`)
+    end: 2026-11-28T06:00           # or `duration: 30h`
+    clusters: [shop-db]             # cluster ids, or `selector: {tag: "team=shop"}` (cluster tag key=value)
+    min: 8                          # ACUs, or `auto` (from the forecast below)
+    max: 64                         # optional: raise max too
+    lead: 1h                        # optional override
+  - name: friday-evening
+    every: "0 18 * * FRI"           # 5-field cron, in the zone
+    duration: 3h
+    clusters: [shop-db]
+    min: 4
+exclude: [2026-12-25, 2027-01-01]   # local dates on which recurring entries do not fire
+"#;
+}

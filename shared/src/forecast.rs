@@ -1,0 +1,433 @@
+//! Peak prediction from a cluster's own history: a seasonal same-time-of-week model.
+//!
+//! Load on a shop database repeats weekly far more than it trends, so the best guess for
+//! the coming hour is what the same hour looked like in past weeks. Each past week gives
+//! one peak for the horizon; the prediction is their median, so a gap costs one week and
+//! one outlier week (a sale, an incident) cannot drive it.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::config::PrescaleConfig;
+
+const WEEK: TimeDelta = TimeDelta::weeks(1);
+
+/// Fewer weeks with data than this and there is no prediction: one week is an anecdote.
+pub const MIN_WEEKS: usize = 2;
+
+/// What to predict: the peak of `[now, now + horizon]`, from `weeks` past weeks of samples
+/// at `period`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ForecastSpec {
+    pub horizon: TimeDelta,
+    pub period: TimeDelta,
+    pub weeks: u32,
+}
+
+impl ForecastSpec {
+    /// From the configured horizon, period and lookback (28d → 4 weeks).
+    pub fn from_config(cfg: &PrescaleConfig) -> Self {
+        let delta = |d: std::time::Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        let weeks = (cfg.lookback.as_secs() / WEEK.num_seconds() as u64).clamp(1, 52) as u32;
+        Self {
+            horizon: delta(cfg.horizon),
+            period: delta(cfg.period).max(TimeDelta::seconds(1)),
+            weeks,
+        }
+    }
+
+    /// How far back the history must reach: `weeks` weeks plus one period of slack.
+    pub fn lookback(&self) -> TimeDelta {
+        WEEK * self.weeks as i32 + self.period
+    }
+}
+
+impl Default for ForecastSpec {
+    fn default() -> Self {
+        Self {
+            horizon: TimeDelta::hours(1),
+            period: TimeDelta::minutes(5),
+            weeks: 4,
+        }
+    }
+}
+
+/// One past week's contribution.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WeekSample {
+    /// 1 for last week, 2 for the week before, …
+    pub weeks_ago: u32,
+    /// The span searched, the horizon shifted back, widened by one period each side.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The highest sample in it, if there was any.
+    pub peak: Option<f64>,
+}
+
+/// A prediction for `[now, now + horizon]`, and how it was made.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Forecast {
+    pub now: DateTime<Utc>,
+    pub horizon_end: DateTime<Utc>,
+    /// Median of the weekly peaks; `None` with fewer than [`MIN_WEEKS`] weeks of data.
+    pub predicted_peak: Option<f64>,
+    /// The latest sample, if recent.
+    pub current: Option<f64>,
+    /// When the same-time-of-week profile first climbs half-way from the current level to
+    /// the peak (or, if it never does, where it is highest).
+    pub rise_at: Option<DateTime<Utc>>,
+    /// When it falls back below that level after the rise; the horizon's end if it stays up.
+    pub peak_end: Option<DateTime<Utc>>,
+    pub weeks: Vec<WeekSample>,
+    pub explanation: String,
+}
+
+impl Forecast {
+    /// The predicted peak when there is one.
+    pub fn peak(&self) -> Option<f64> {
+        self.predicted_peak
+    }
+}
+
+/// Predicts the peak of `[now, now + horizon]` from `samples` (time, value; any order,
+/// gaps allowed; non-finite values and samples after `now` are ignored).
+pub fn predict(
+    samples: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+    spec: &ForecastSpec,
+) -> Forecast {
+    let mut history: Vec<(DateTime<Utc>, f64)> = samples
+        .iter()
+        .copied()
+        .filter(|(t, v)| v.is_finite() && *t <= now)
+        .collect();
+    history.sort_by_key(|(t, _)| *t);
+    let period = spec.period.max(TimeDelta::seconds(1));
+    let horizon = spec.horizon.max(TimeDelta::zero());
+    let horizon_end = now + horizon;
+
+    let max_in = |from: DateTime<Utc>, to: DateTime<Utc>| -> Option<f64> {
+        let start = history.partition_point(|(t, _)| *t < from);
+        history[start..]
+            .iter()
+            .take_while(|(t, _)| *t <= to)
+            .map(|(_, v)| *v)
+            .reduce(f64::max)
+    };
+
+    let weeks: Vec<WeekSample> = (1..=spec.weeks.max(1))
+        .map(|k| {
+            let shift = WEEK * k as i32;
+            let from = now - shift - period;
+            let to = horizon_end - shift + period;
+            WeekSample {
+                weeks_ago: k,
+                from,
+                to,
+                peak: max_in(from, to),
+            }
+        })
+        .collect();
+    let peaks: Vec<f64> = weeks.iter().filter_map(|w| w.peak).collect();
+    let predicted_peak = (peaks.len() >= MIN_WEEKS).then(|| median(&peaks));
+
+    let current = history
+        .last()
+        .filter(|(t, _)| now - *t <= period * 3)
+        .map(|(_, v)| *v);
+
+    // The typical shape of the horizon: per offset, the median across weeks of the sample
+    // in effect then (a sample at T covers [T, T + period)).
+    let steps = (horizon.num_seconds() / period.num_seconds()).max(0);
+    let profile: Vec<(DateTime<Utc>, Option<f64>)> = (0..=steps)
+        .map(|j| {
+            let t = now + period * j as i32;
+            let values: Vec<f64> = (1..=spec.weeks.max(1))
+                .filter_map(|k| {
+                    let at = t - WEEK * k as i32;
+                    max_in(at - period + TimeDelta::nanoseconds(1), at)
+                })
+                .collect();
+            (t, (!values.is_empty()).then(|| median(&values)))
+        })
+        .collect();
+
+    let (rise_at, peak_end, level) = match predicted_peak {
+        None => (None, None, None),
+        Some(peak) => {
+            let base = current
+                .or_else(|| profile.first().and_then(|(_, v)| *v))
+                .unwrap_or(0.0)
+                .min(peak);
+            let level = base + (peak - base) / 2.0;
+            let rise = profile
+                .iter()
+                .position(|(_, v)| v.is_some_and(|v| v >= level))
+                .or_else(|| {
+                    profile
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, (_, v))| v.map(|v| (i, v)))
+                        .reduce(|a, b| if b.1 > a.1 { b } else { a })
+                        .map(|(i, _)| i)
+                });
+            let end = rise.map(|r| {
+                profile[r..]
+                    .iter()
+                    .find(|(_, v)| v.is_some_and(|v| v < level))
+                    .map(|(t, _)| *t)
+                    .unwrap_or(horizon_end)
+            });
+            (rise.map(|r| profile[r].0), end, Some(level))
+        }
+    };
+
+    let explanation = explain(&weeks, predicted_peak, current, rise_at, peak_end, level);
+    Forecast {
+        now,
+        horizon_end,
+        predicted_peak,
+        current,
+        rise_at,
+        peak_end,
+        weeks,
+        explanation,
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+fn explain(
+    weeks: &[WeekSample],
+    predicted: Option<f64>,
+    current: Option<f64>,
+    rise_at: Option<DateTime<Utc>>,
+    peak_end: Option<DateTime<Utc>>,
+    level: Option<f64>,
+) -> String {
+    let with: Vec<&WeekSample> = weeks.iter().filter(|w| w.peak.is_some()).collect();
+    let without: Vec<String> = weeks
+        .iter()
+        .filter(|w| w.peak.is_none())
+        .map(|w| format!("-{}", w.weeks_ago))
+        .collect();
+    let values = with
+        .iter()
+        .map(|w| format!("{:.1}", w.peak.unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let labels = with
+        .iter()
+        .map(|w| format!("-{}", w.weeks_ago))
+        .collect::<Vec<_>>()
+        .join(",");
+    let gaps = match without.len() {
+        0 => String::new(),
+        1 => format!("; week {} no data", without[0]),
+        _ => format!("; weeks {} no data", without.join(",")),
+    };
+    let hhmm = |t: DateTime<Utc>| t.format("%a %H:%MZ").to_string();
+    let mut text = match predicted {
+        None => format!(
+            "no prediction: {} week{} with data{} (need {MIN_WEEKS}){}",
+            with.len(),
+            if with.len() == 1 { "" } else { "s" },
+            if with.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({values}, week{} {labels})",
+                    if with.len() == 1 { "" } else { "s" }
+                )
+            },
+            gaps
+        ),
+        Some(peak) => format!(
+            "predicted peak {peak:.1} ACU: median of weekly peaks {values} (weeks {labels}{gaps})"
+        ),
+    };
+    if let Some(first) = weeks.first() {
+        let _ = write!(
+            text,
+            "; same time of week {}–{}",
+            hhmm(first.from),
+            hhmm(first.to)
+        );
+    }
+    if let (Some(rise), Some(level)) = (rise_at, level) {
+        let _ = write!(text, "; rises above {level:.1} at {}", hhmm(rise));
+        if let Some(end) = peak_end {
+            let _ = write!(text, " until {}", hhmm(end));
+        }
+    }
+    if let Some(current) = current {
+        let _ = write!(text, "; now {current:.1}");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Four weeks of 5-minute samples before `end`: 1 ACU, and `peak` every Friday
+    /// 18:00–19:00 UTC, scaled per week by `scale(weeks_ago)` (0 drops the week).
+    fn history(
+        end: DateTime<Utc>,
+        peak: f64,
+        scale: impl Fn(i64) -> f64,
+    ) -> Vec<(DateTime<Utc>, f64)> {
+        let start = end - TimeDelta::weeks(4);
+        let mut out = Vec::new();
+        let mut at = start;
+        while at < end {
+            // Whole UTC days, so dropping a week drops its Friday entirely.
+            let weeks_ago = ((end.date_naive() - at.date_naive()).num_days() + 6) / 7;
+            let factor = scale(weeks_ago);
+            if factor > 0.0 {
+                let friday_peak =
+                    at.format("%a").to_string() == "Fri" && at.format("%H").to_string() == "18";
+                out.push((at, if friday_peak { peak * factor } else { 1.0 }));
+            }
+            at += TimeDelta::minutes(5);
+        }
+        out
+    }
+
+    const FRIDAY: &str = "2026-11-20T17:35:00Z";
+    const THURSDAY: &str = "2026-11-19T17:35:00Z";
+
+    #[test]
+    fn friday_before_the_weekly_peak_predicts_it() {
+        let now = t(FRIDAY);
+        let f = predict(&history(now, 24.0, |_| 1.0), now, &ForecastSpec::default());
+        assert_eq!(f.predicted_peak, Some(24.0));
+        assert_eq!(f.rise_at, Some(t("2026-11-20T18:00:00Z")));
+        assert_eq!(f.peak_end, Some(f.horizon_end)); // still high when the horizon ends
+        assert_eq!(f.current, Some(1.0));
+        assert!(
+            f.explanation
+                .contains("median of weekly peaks 24.0, 24.0, 24.0, 24.0 (weeks -1,-2,-3,-4)"),
+            "{}",
+            f.explanation
+        );
+    }
+
+    #[test]
+    fn the_peak_end_is_found_when_it_falls_inside_the_horizon() {
+        let now = t("2026-11-20T18:30:00Z");
+        let spec = ForecastSpec {
+            horizon: TimeDelta::hours(2),
+            ..ForecastSpec::default()
+        };
+        let f = predict(&history(now, 24.0, |_| 1.0), now, &spec);
+        assert_eq!(f.rise_at, Some(now));
+        assert_eq!(f.peak_end, Some(t("2026-11-20T19:00:00Z")));
+    }
+
+    #[test]
+    fn thursday_at_the_same_hour_predicts_low() {
+        let now = t(THURSDAY);
+        let f = predict(&history(now, 24.0, |_| 1.0), now, &ForecastSpec::default());
+        assert_eq!(f.predicted_peak, Some(1.0));
+    }
+
+    #[test]
+    fn one_missing_week_still_predicts_and_says_so() {
+        let now = t(FRIDAY);
+        let samples = history(now, 24.0, |k| if k == 2 { 0.0 } else { 1.0 });
+        let f = predict(&samples, now, &ForecastSpec::default());
+        assert_eq!(f.predicted_peak, Some(24.0));
+        assert!(
+            f.explanation.contains("(weeks -1,-3,-4; week -2 no data)"),
+            "{}",
+            f.explanation
+        );
+        assert_eq!(f.weeks[1].peak, None);
+    }
+
+    #[test]
+    fn one_outlier_week_barely_moves_the_median() {
+        let now = t(FRIDAY);
+        let samples = history(now, 24.0, |k| match k {
+            1 => 10.0,
+            2 => 0.98,
+            _ => 1.0,
+        });
+        let f = predict(&samples, now, &ForecastSpec::default());
+        let peak = f.predicted_peak.unwrap();
+        assert!((23.0..=25.0).contains(&peak), "{peak}");
+    }
+
+    #[test]
+    fn fewer_than_two_weeks_of_data_gives_no_prediction() {
+        let now = t(FRIDAY);
+        let samples = history(now, 24.0, |k| if k == 1 { 1.0 } else { 0.0 });
+        let f = predict(&samples, now, &ForecastSpec::default());
+        assert_eq!(f.predicted_peak, None);
+        assert_eq!(f.rise_at, None);
+        assert!(
+            f.explanation.starts_with("no prediction: 1 week with data"),
+            "{}",
+            f.explanation
+        );
+        let f = predict(&[], now, &ForecastSpec::default());
+        assert_eq!(f.predicted_peak, None);
+        assert!(
+            f.explanation.contains("weeks -1,-2,-3,-4 no data"),
+            "{}",
+            f.explanation
+        );
+    }
+
+    #[test]
+    fn spec_follows_the_config() {
+        let cfg = crate::config::Config::from_map(&Default::default()).unwrap();
+        let spec = ForecastSpec::from_config(&cfg.prescale);
+        assert_eq!(spec, ForecastSpec::default());
+    }
+
+    proptest! {
+        #[test]
+        fn prediction_stays_within_the_inputs(
+            points in proptest::collection::vec((0i64..(29 * 24 * 12), 0.0f64..256.0), 0..400),
+            now_offset in 0i64..(7 * 24 * 12),
+            horizon_steps in 0i64..48,
+        ) {
+            let base = t("2026-10-01T00:00:00Z");
+            let now = base + TimeDelta::weeks(4) + TimeDelta::minutes(5 * now_offset) + TimeDelta::seconds(17);
+            let samples: Vec<_> = points
+                .iter()
+                .map(|(step, v)| (base + TimeDelta::minutes(5 * step), *v))
+                .collect();
+            let spec = ForecastSpec { horizon: TimeDelta::minutes(5 * horizon_steps), ..ForecastSpec::default() };
+            let f = predict(&samples, now, &spec);
+            if let Some(peak) = f.predicted_peak {
+                let lo = samples.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+                let hi = samples.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+                prop_assert!(lo <= peak && peak <= hi);
+            }
+            if let Some(rise) = f.rise_at {
+                prop_assert!(now <= rise && rise <= f.horizon_end);
+                let end = f.peak_end.unwrap();
+                prop_assert!(rise <= end && end <= f.horizon_end);
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Pure decisions: no I/O, no clock, no environment; the services and the simulator call
+//! the very same functions.
+
+pub mod prescale;
