@@ -8,7 +8,9 @@ pub mod config;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod layers;
+pub mod policy;
 pub mod ports;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};
