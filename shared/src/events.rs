@@ -1220,9 +1220,11 @@ mod tests {
         assert!(err.to_string().contains("aws:s3"), "{err}");
     }
 
+    type Edit = fn(&mut Value);
+
     #[test]
     fn missing_fields_are_named_by_path() {
-        let cases: [(&str, fn(&mut Value), &str); 7] = [
+        let cases: [(&str, Edit, &str); 7] = [
             (
                 "alarm-eventbridge-high-alarm.json",
                 |e| {
