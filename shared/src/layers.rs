@@ -315,8 +315,9 @@ fn parse_instant(tag: &str, key: &str, text: &str) -> Result<DateTime<Utc>, TagE
         })
 }
 
-/// Keeps `by` a single token of the characters AWS allows in a tag value.
-fn sanitize_by(by: &str) -> String {
+/// Keeps `by` a single token of the characters AWS allows in a tag value: what
+/// [`Layer::to_tag_value`] writes and [`Layer::parse`] reads back.
+pub fn sanitize_by(by: &str) -> String {
     let cleaned: String = by
         .chars()
         .map(|c| {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod forecast;
 pub mod lambda;
 pub mod layers;
