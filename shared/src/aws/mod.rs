@@ -1,6 +1,7 @@
 //! The AWS SDK adapters behind the [ports](crate::ports). Thin on purpose: they translate
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
+pub mod cloudwatch;
 pub mod eventbridge;
 pub mod rds;
 pub mod recorder;
@@ -8,6 +9,7 @@ pub mod recorder;
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
+pub use cloudwatch::CloudWatchAlarms;
 pub use eventbridge::EventBridgeNotifier;
 pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
@@ -22,6 +24,7 @@ pub struct Aws {
     pub sdk: SdkConfig,
     pub clusters: RdsClusters,
     pub notifier: EventBridgeNotifier,
+    pub alarms: CloudWatchAlarms,
 }
 
 impl Aws {
@@ -41,9 +44,11 @@ impl Aws {
     fn build(sdk: SdkConfig, config: &Config, recorder: Option<&CallRecorder>) -> Self {
         let mut rds = aws_sdk_rds::config::Builder::from(&sdk);
         let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
+        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
+            cloudwatch = cloudwatch.interceptor(recorder.clone());
         }
         Aws {
             clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
@@ -51,6 +56,9 @@ impl Aws {
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),
             ),
+            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::from_conf(
+                cloudwatch.build(),
+            )),
             sdk,
         }
     }
