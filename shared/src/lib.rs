@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod config;
 pub mod desired;
+pub mod emf;
 pub mod engine;
 pub mod error;
 pub mod layers;
