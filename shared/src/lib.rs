@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod capacity;
 pub mod config;
 pub mod desired;
+pub mod emf;
 pub mod engine;
 pub mod error;
 pub mod events;
