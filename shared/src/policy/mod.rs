@@ -2,4 +2,5 @@
 //! the very same functions.
 
 pub mod alarm;
+pub mod janitor;
 pub mod prescale;
