@@ -2,6 +2,7 @@
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
 pub mod cloudwatch;
+pub mod cluster_ids;
 pub mod eventbridge;
 pub mod rds;
 pub mod recorder;
