@@ -434,3 +434,35 @@ async fn the_lambda_entry_point_sweeps_with_a_scoped_event() {
         .unwrap_err();
     assert!(err.to_string().contains("clusters"), "{err}");
 }
+
+#[tokio::test]
+async fn the_cli_invokes_the_janitor_on_an_event_file() {
+    let id = cluster("jan-cli", 2.0, 32.0, &[]).await;
+    let dir = std::env::temp_dir().join(unique_id("jan-cli-event"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("event.json");
+    std::fs::write(&file, serde_json::json!({ "clusters": [id] }).to_string()).unwrap();
+    let (ok, out, err) = cli(&[
+        "invoke",
+        "janitor",
+        "--event",
+        file.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert!(ok, "{err}");
+    // The EMF metric line goes to stdout too (that is where Lambda ships it): the
+    // summary is the last JSON document.
+    let json: serde_json::Value = serde_json::Deserializer::from_str(&out)
+        .into_iter::<serde_json::Value>()
+        .filter_map(|v| v.ok())
+        .last()
+        .expect("a JSON summary");
+    assert_eq!(json["drifted"], 1, "{json}");
+    assert_eq!(json["clusters"][0]["verdict"], "drift");
+    assert_eq!(
+        live_range(&id).await,
+        (2.0, 32.0),
+        "report mode writes nothing"
+    );
+}

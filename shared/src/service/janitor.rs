@@ -514,3 +514,228 @@ async fn delete_orphans(
     }
     Ok(orphans)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// In-memory clusters: ModifyDBCluster fails for the ids in `failing`.
+    #[derive(Default)]
+    struct Fleet {
+        clusters: Mutex<Vec<Cluster>>,
+        failing: BTreeSet<String>,
+        writes: Mutex<Vec<String>>,
+    }
+
+    impl Clusters for Fleet {
+        async fn describe(&self, id: &str) -> Result<Cluster> {
+            let all = self.clusters.lock().unwrap();
+            all.iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or(Error::ClusterNotFound { cluster: id.into() })
+        }
+        async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
+            if self.failing.contains(id) {
+                return Err(Error::Aws {
+                    operation: "ModifyDBCluster",
+                    code: Some("ThrottlingException".into()),
+                    message: "slow down".into(),
+                    retryable: true,
+                });
+            }
+            self.writes.lock().unwrap().push(format!("modify {id}"));
+            let mut all = self.clusters.lock().unwrap();
+            if let Some(c) = all.iter_mut().find(|c| c.id == id) {
+                c.range = Some(range);
+            }
+            Ok(())
+        }
+        async fn put_tags(&self, arn: &str, _tags: &[(String, String)]) -> Result<()> {
+            self.writes.lock().unwrap().push(format!("tag {arn}"));
+            Ok(())
+        }
+        async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<()> {
+            self.writes.lock().unwrap().push(format!("untag {arn}"));
+            let mut all = self.clusters.lock().unwrap();
+            if let Some(c) = all.iter_mut().find(|c| c.arn == arn) {
+                c.tags.retain(|k, _| !keys.contains(k));
+            }
+            Ok(())
+        }
+        async fn list_managed(&self) -> Result<Vec<Cluster>> {
+            Ok(self.clusters.lock().unwrap().clone())
+        }
+    }
+
+    impl ClusterIds for Fleet {
+        async fn list_ids(&self) -> Result<BTreeSet<String>> {
+            Ok(self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|c| c.id.clone())
+                .collect())
+        }
+    }
+
+    struct NoAlarms;
+
+    impl Alarms for NoAlarms {
+        async fn describe(&self, _name: &str) -> Result<Option<Alarm>> {
+            Ok(None)
+        }
+        async fn put(
+            &self,
+            _spec: &crate::ports::AlarmSpec,
+            _tags: &[(String, String)],
+        ) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn tags(&self, _arn: &str) -> Result<BTreeMap<String, String>> {
+            Ok(BTreeMap::new())
+        }
+        async fn tag(&self, _arn: &str, _tags: &[(String, String)]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn untag(&self, _arn: &str, _keys: &[String]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn list(&self, _prefix: Option<&str>) -> Result<Vec<Alarm>> {
+            Ok(Vec::new())
+        }
+        async fn delete(&self, _names: &[String]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+    }
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<String>>);
+
+    impl Notifier for Events {
+        async fn publish(&self, detail_type: &str, _detail: &Value) -> Result<()> {
+            self.0.lock().unwrap().push(detail_type.to_owned());
+            Ok(())
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-25T19:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn boosted(id: &str) -> Cluster {
+        Cluster {
+            id: id.into(),
+            arn: format!("arn:{id}"),
+            status: "available".into(),
+            engine: "aurora-mysql".into(),
+            engine_version: "8.0.mysql_aurora.3.09.0".into(),
+            range: Some(CapacityRange::from_f64(0.5, 24.0).unwrap()),
+            tags: BTreeMap::from([
+                (layers::MANAGED.into(), "true".into()),
+                (layers::BASELINE.into(), "min=0.5 max=16".into()),
+                (
+                    "acu-pilot:boost".into(),
+                    "max=24 until=2026-11-25T18:00:00Z by=alarm:x".into(),
+                ),
+            ]),
+            members: vec![format!("{id}-writer")],
+        }
+    }
+
+    async fn run(fleet: &Fleet, config: &Config, events: &Events) -> Summary {
+        sweep(
+            fleet,
+            &NoAlarms,
+            events,
+            &DecommissionNotWired,
+            config,
+            &Scope::default(),
+            now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_modify_is_isolated_and_keeps_the_expired_tag_for_next_time() {
+        let fleet = Fleet {
+            clusters: Mutex::new(vec![boosted("a"), boosted("b")]),
+            failing: BTreeSet::from(["a".to_owned()]),
+            ..Fleet::default()
+        };
+        let events = Events::default();
+        let summary = run(&fleet, &Config::default(), &events).await;
+        assert_eq!(summary.clusters_seen, 2);
+        assert_eq!(summary.changed, 1);
+        assert_eq!(summary.errors.len(), 1);
+        assert_eq!(summary.errors[0].cluster, "a");
+        assert_eq!(summary.errors[0].code, "ThrottlingException");
+        let a = fleet.describe("a").await.unwrap();
+        assert!(
+            a.tags.contains_key("acu-pilot:boost"),
+            "kept to explain the range"
+        );
+        let b = fleet.describe("b").await.unwrap();
+        assert!(!b.tags.contains_key("acu-pilot:boost"));
+        assert_eq!(b.range.unwrap().to_string(), "0.5–16 ACU");
+        assert_eq!(
+            events.0.lock().unwrap().last().map(String::as_str),
+            Some("Janitor Sweep")
+        );
+
+        // The retry sees a's boost as expiry, not drift, and finishes the job.
+        let fleet = Fleet {
+            clusters: Mutex::new(fleet.clusters.lock().unwrap().clone()),
+            ..Fleet::default()
+        };
+        let summary = run(&fleet, &Config::default(), &events).await;
+        assert_eq!((summary.changed, summary.drifted), (1, 0));
+        assert!(summary.errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn dry_run_writes_nothing_but_reports_everything() {
+        let fleet = Fleet {
+            clusters: Mutex::new(vec![boosted("a")]),
+            ..Fleet::default()
+        };
+        let config = Config {
+            dry_run: true,
+            ..Config::default()
+        };
+        let events = Events::default();
+        let summary = run(&fleet, &config, &events).await;
+        assert_eq!((summary.changed, summary.expired_layers), (1, 1));
+        assert!(fleet.writes.lock().unwrap().is_empty());
+        assert!(
+            events
+                .0
+                .lock()
+                .unwrap()
+                .contains(&"Capacity Change Planned".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_scope_comes_from_the_event_or_its_detail() {
+        assert_eq!(Scope::from_event(&json!({})).unwrap(), Scope::default());
+        // What the 15-minute EventBridge schedule sends: a sweep of everything.
+        let scheduled = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-25T19:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/acu-pilot-janitor"],
+            "detail": {}
+        });
+        assert_eq!(Scope::from_event(&scheduled).unwrap(), Scope::default());
+        let scoped = Scope::from_event(&json!({"detail": {"clusters": ["a"]}})).unwrap();
+        assert!(scoped.covers("a") && !scoped.covers("b"));
+        let err = Scope::from_event(&json!({"clusters": "a"})).unwrap_err();
+        assert!(err.to_string().contains("clusters"));
+    }
+}
