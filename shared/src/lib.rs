@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod layers;
 pub mod ports;
+pub mod sim;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};
 pub use error::{Error, Result};
