@@ -3,10 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use acu_pilot::sim::{PolicyRun, SimReport};
+use acu_pilot::sim::{PolicyRun, SimReport, TimelinePoint};
 use chrono::{DateTime, Duration, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// Which value of a timeline point a line shows.
+type Pick = fn(&TimelinePoint) -> f64;
 
 const WIDTH: u32 = 1400;
 const PANEL_HEIGHT: u32 = 300;
@@ -117,7 +120,7 @@ fn draw_panel<DB: DrawingBackend>(
         .draw()?;
 
     let hours_of = |at: DateTime<Utc>| (at - start).num_seconds() as f64 / 3600.0;
-    let series = |pick: fn(&acu_pilot::sim::TimelinePoint) -> f64| {
+    let series = |pick: Pick| {
         run.timeline
             .iter()
             .map(move |p| (hours_of(p.at), pick(p).min(top)))
