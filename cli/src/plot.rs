@@ -126,12 +126,7 @@ fn draw_panel<DB: DrawingBackend>(
             .map(move |p| (hours_of(p.at), pick(p).min(top)))
             .collect::<Vec<_>>()
     };
-    let lines: [(
-        &str,
-        RGBColor,
-        u32,
-        fn(&acu_pilot::sim::TimelinePoint) -> f64,
-    ); 4] = [
+    let lines: [(&str, RGBColor, u32, Pick); 4] = [
         ("max", MAX, 2, |p| p.max),
         ("min", MIN, 2, |p| p.min),
         ("modelled capacity", CAPACITY, 2, |p| p.capacity),
