@@ -148,6 +148,9 @@ impl Metrics {
         count: usize,
         now: DateTime<Utc>,
     ) -> Vec<Datapoint> {
+        if self.minutes.is_empty() {
+            return Vec::new();
+        }
         let period = period.num_seconds().max(RESOLUTION_SECS);
         let visible = (now - self.delay).timestamp().min(self.recorded_until);
         let last_end = visible.div_euclid(period) * period;
@@ -158,7 +161,7 @@ impl Metrics {
             let from = self.minutes.partition_point(|m| m.start < start);
             let to = self.minutes.partition_point(|m| m.start < end);
             if from == to {
-                if start < self.minutes.first().map_or(i64::MAX, |m| m.start) {
+                if start < self.minutes[0].start {
                     break;
                 }
                 continue;
@@ -344,6 +347,18 @@ mod tests {
 
     #[test]
     fn datapoints_aggregate_by_period_and_appear_only_after_the_delay() {
+        let empty = Metrics::new(Duration::seconds(60));
+        assert!(
+            empty
+                .latest(
+                    Metric::AcuUtilization,
+                    Statistic::Average,
+                    Duration::seconds(60),
+                    3,
+                    t(0)
+                )
+                .is_empty()
+        );
         let m = metrics(&[2.0, 4.0, 6.0, 8.0], 16.0);
         // At 18:02 the minute 18:00 ended at 18:01 and is published at 18:02.
         let points = m.latest(

@@ -473,6 +473,73 @@ mod tests {
         assert!(stat.acu_hours < peak.acu_hours / 5.0, "{stat:?}");
     }
 
+    /// The shape the real alarm policy plugs into: a simulated alarm on the modelled
+    /// metrics, a layer written as a tag, the range from `desired()`. The boost rule here
+    /// is a stand-in (double max for two hours), not the alarm-handler's.
+    struct DoubleMaxOnAlarm {
+        alarm: crate::sim::SimAlarm,
+        cluster: crate::sim::SimCluster,
+    }
+
+    impl SimPolicy for DoubleMaxOnAlarm {
+        fn name(&self) -> &str {
+            "double-max-on-alarm"
+        }
+
+        fn on_tick(&mut self, ctx: &TickContext<'_>) -> Option<CapacityRange> {
+            use crate::layers::{Layer, LayerKind};
+            use crate::sim::AlarmState;
+            if let Some(change) = self.alarm.evaluate(ctx.metrics(), ctx.now)
+                && change.state == AlarmState::Alarm
+            {
+                let max = Acu::ceil_step(ctx.range.max.value() * 2.0);
+                self.cluster.put_layer(&Layer {
+                    kind: LayerKind::Boost,
+                    min: None,
+                    max: Some(max),
+                    until: ctx.now + Duration::hours(2),
+                    by: format!("alarm:{}", change.alarm),
+                    at: Some(ctx.now),
+                });
+            }
+            self.cluster.reconcile(ctx.now)
+        }
+    }
+
+    #[test]
+    fn an_alarm_driven_layered_policy_plugs_in_and_beats_static() {
+        use crate::sim::{AlarmSpec, Comparison, SimAlarm, SimCluster};
+        let trace = generate(TraceKind::SalesDay, 42);
+        let config = ReplayConfig::default();
+        let alarm = SimAlarm::new(AlarmSpec {
+            name: "Aurora-shop-High-ACU".into(),
+            metric: Metric::AcuUtilization,
+            statistic: Statistic::Average,
+            comparison: Comparison::GreaterThanThreshold,
+            threshold: 90.0,
+            period_secs: 60,
+            evaluation_periods: 2,
+            datapoints_to_alarm: 2,
+        });
+        let cluster = SimCluster::new("shop", config.baseline, config.guardrails);
+        let mut policies: Vec<Box<dyn SimPolicy>> = vec![
+            Box::new(StaticPolicy),
+            Box::new(DoubleMaxOnAlarm { alarm, cluster }),
+        ];
+        let report = compare(&trace, &config, &mut policies, &mut || {});
+        let [stat, alarmed] = &report.policies[..] else {
+            panic!("two policies")
+        };
+        assert!(alarmed.modify_calls >= 2, "{alarmed:?}");
+        assert!(
+            alarmed.unmet_acu_minutes < stat.unmet_acu_minutes / 2.0,
+            "{alarmed:?} vs {stat:?}"
+        );
+        let run = &report.runs[1];
+        assert!(run.changes[0].at > DateTime::parse_from_rfc3339("2026-11-27T18:00:00Z").unwrap());
+        assert_eq!(run.changes[0].to.max, Acu::new(32.0).unwrap());
+    }
+
     #[test]
     fn the_json_report_has_the_promised_shape() {
         let trace = tiny_trace(&[1.0, 3.0, 1.0]);
