@@ -43,7 +43,7 @@ pub struct AuroraModel {
     /// shape — scale-down is gradual and slower than scale-up (same AWS blog post).
     pub base_down_acu_per_min: f64,
     /// The scale-down rate as a fraction of the current capacity per minute. Default 0.1.
-    /// No published figure: chosen so that 48 → 5 ACU takes about 20 minutes, matching the
+    /// No published figure: chosen so that 48 → 5 ACU takes about 23 minutes, matching the
     /// gradual step-down the AWS blog post shows after its load stops.
     pub down_fraction_per_min: f64,
     /// How long the target must stay below capacity before Aurora starts scaling down,
