@@ -35,8 +35,8 @@ pub struct AuroraModel {
     /// a known spike is to raise the minimum beforehand (Aurora User Guide, "Choosing the
     /// minimum Aurora Serverless v2 capacity setting"); the AWS Database Blog (Nov 2024,
     /// "Understanding how ACU minimum and maximum range impacts scaling in Amazon Aurora
-    /// Serverless v2") measured scale-up within about a minute from a higher minimum and
-    /// over several minutes from 0.5 ACU.
+    /// Serverless v2") observed quick scale-up during spikes, better from a higher minimum.
+    /// The rate itself is a calibration assumption: no source publishes one.
     pub up_fraction_per_min: f64,
     /// The scale-down rate at small capacities, ACU per minute. Default 0.5 (one 0.5-ACU
     /// step a minute). No published figure: an assumption honouring the documented
