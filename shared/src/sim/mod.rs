@@ -7,7 +7,13 @@
 //! - [`cloudwatch`]: simulated `ServerlessDatabaseCapacity` / `ACUUtilization` metrics and
 //!   alarm evaluation, so alarm-driven policies see what CloudWatch would show them.
 //! - [`cluster`]: a simulated cluster whose layers live on tags, as in production.
-//! - [`replay`]: the engine, the [`SimPolicy`](replay::SimPolicy) trait and the report.
+//! - [`replay`](mod@replay): the engine, the [`SimPolicy`] trait and the report.
+//!
+//! A layered policy (alarms-only, prescale-only, acu-pilot) is a [`SimPolicy`] holding a
+//! [`SimCluster`] and, for alarms, [`SimAlarm`]s. In `on_tick` it evaluates its alarms on
+//! `ctx.metrics()` at `ctx.now`, feeds transitions and `ctx.past` to the real policy
+//! functions, writes the layers they return with [`SimCluster::put_layer`], and returns
+//! [`SimCluster::reconcile`]: the range from the real `desired()`, `Some` only on a change.
 
 pub mod cloudwatch;
 pub mod cluster;
