@@ -11,6 +11,9 @@ use acu_pilot::service::{Reconciled, reconcile};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
+#[allow(dead_code)]
+mod plot;
+
 #[derive(Parser)]
 #[command(
     name = "acu-pilot",
