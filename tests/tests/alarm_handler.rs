@@ -7,61 +7,12 @@ use acu_pilot::lambda::{Deps, Function, handle};
 use acu_pilot::ports::{Alarms, Clusters};
 use acu_pilot::service::alarm_thresholds::restore_thresholds;
 use acu_pilot_tests::*;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use serde_json::Value;
-
-/// A fixture with the cluster id rewritten to this test's own cluster.
-fn fixture(name: &str, id: &str) -> Value {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("fixture");
-    serde_json::from_str(&text.replace("shop-db", id)).expect("fixture JSON")
-}
 
 /// The same EventBridge transition at another state timestamp: a new transition.
 fn restamped(mut event: Value, timestamp: &str) -> Value {
     event["detail"]["state"]["timestamp"] = Value::from(timestamp);
     event
-}
-
-/// The recipe's two alarms, exactly: High-ACU `ServerlessDatabaseCapacity > 12` over 2 × 300 s,
-/// Low-ACU `< 1` over 4 × 900 s.
-async fn recipe_alarms(id: &str) {
-    let cw = cloudwatch().await;
-    for (name, comparison, threshold, period, periods) in [
-        (
-            format!("Aurora-{id}-High-ACU"),
-            ComparisonOperator::GreaterThanThreshold,
-            12.0,
-            300,
-            2,
-        ),
-        (
-            format!("Aurora-{id}-Low-ACU"),
-            ComparisonOperator::LessThanThreshold,
-            1.0,
-            900,
-            4,
-        ),
-    ] {
-        cw.put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/RDS")
-            .metric_name("ServerlessDatabaseCapacity")
-            .dimensions(
-                Dimension::builder()
-                    .name("DBClusterIdentifier")
-                    .value(id)
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(period)
-            .evaluation_periods(periods)
-            .threshold(threshold)
-            .comparison_operator(comparison)
-            .send()
-            .await
-            .expect("put recipe alarm");
-    }
 }
 
 async fn alarm_threshold(name: &str) -> f64 {
