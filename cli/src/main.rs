@@ -94,6 +94,7 @@ fn parse_function(text: &str) -> Result<Function, String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     acu_pilot::telemetry::init_cli(cli.verbose);
+    acu_pilot::emf::redirect_to_stderr();
     let recorder = CallRecorder::default();
     let result = run(cli.command, &recorder).await;
     if cli.api_calls {
