@@ -55,8 +55,11 @@ pub async fn handle(
     deps: &Deps,
 ) -> Result<Value> {
     match function {
-        // Boxed: the sweep's nested futures are too deep for the compiler to lay out
-        // inline inside the Lambda runtime's own future.
+        // Boxed: each service's future is large, and nesting them all in the runtime's
+        // future overflows the compiler's layout depth.
+        Function::AlarmHandler => {
+            Box::pin(crate::service::alarm_handler::handle(event, now, deps)).await
+        }
         Function::Janitor => Box::pin(crate::service::janitor::handle(event, now, deps)).await,
         _ => {
             let _ = (&event, now, deps);

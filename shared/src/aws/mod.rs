@@ -7,6 +7,9 @@ pub mod eventbridge;
 pub mod rds;
 pub mod recorder;
 
+#[cfg(test)]
+mod mock_tests;
+
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 

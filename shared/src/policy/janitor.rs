@@ -1,7 +1,6 @@
 //! The janitor's decisions for one cluster and for the fleet's alarms: which layer tags
 //! have expired, whether the live range is explained by the autopilot's own layers or
-//! has drifted, whether the cluster is past its TTL, which alarms are orphans, and which
-//! moved alarm thresholds can go back.
+//! has drifted, whether the cluster is past its TTL, and which alarms are orphans.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -146,37 +145,6 @@ pub fn orphan_alarms<'a>(
         })
         .map(|(name, _)| name.to_owned())
         .collect()
-}
-
-/// The threshold an alarm should go back to: it carries `acu-pilot:original-threshold`
-/// and its cluster has no active boost any more. `Err` names the tag when its value is
-/// not a number (the alarm is then left alone).
-pub fn threshold_to_restore(
-    alarm_tags: &BTreeMap<String, String>,
-    cluster_tags: &ClusterTags,
-    now: DateTime<Utc>,
-) -> Result<Option<f64>, Error> {
-    let Some(text) = alarm_tags.get(layers::ALARM_ORIGINAL_THRESHOLD) else {
-        return Ok(None);
-    };
-    let boosted = cluster_tags
-        .layers
-        .iter()
-        .any(|l| l.kind == LayerKind::Boost && l.is_active(now));
-    if boosted {
-        return Ok(None);
-    }
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .map(Some)
-        .ok_or_else(|| {
-            Error::invalid(
-                layers::ALARM_ORIGINAL_THRESHOLD,
-                format!("{text:?} is not a number"),
-            )
-        })
 }
 
 #[cfg(test)]
@@ -327,35 +295,6 @@ mod tests {
             &existing,
         );
         assert_eq!(orphans, vec!["acu-pilot-old-shop-high".to_owned()]);
-    }
-
-    #[test]
-    fn thresholds_go_back_only_once_the_boost_is_gone() {
-        let alarm =
-            BTreeMap::from([(layers::ALARM_ORIGINAL_THRESHOLD.to_owned(), "12".to_owned())]);
-        let boosted = tags(&[(
-            "acu-pilot:boost",
-            format!("max=24 until={} by=alarm:x", until(30)),
-        )]);
-        assert_eq!(threshold_to_restore(&alarm, &boosted, now()).unwrap(), None);
-        let expired = tags(&[(
-            "acu-pilot:boost",
-            format!("max=24 until={} by=alarm:x", until(-1)),
-        )]);
-        assert_eq!(
-            threshold_to_restore(&alarm, &expired, now()).unwrap(),
-            Some(12.0)
-        );
-        assert_eq!(
-            threshold_to_restore(&BTreeMap::new(), &expired, now()).unwrap(),
-            None
-        );
-        let bad = BTreeMap::from([(
-            layers::ALARM_ORIGINAL_THRESHOLD.to_owned(),
-            "twelve".to_owned(),
-        )]);
-        let err = threshold_to_restore(&bad, &expired, now()).unwrap_err();
-        assert!(err.to_string().contains(layers::ALARM_ORIGINAL_THRESHOLD));
     }
 
     fn arb_layer(kind: LayerKind) -> impl Strategy<Value = Option<Layer>> {

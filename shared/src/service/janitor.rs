@@ -25,7 +25,7 @@ use crate::lambda::Deps;
 use crate::layers::{self, ClusterTags, LayerKind};
 use crate::policy::janitor::{self as policy, RangeVerdict};
 use crate::ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier};
-use crate::service::{announce, effective_guardrails, reconcile_cluster};
+use crate::service::{alarm_thresholds, announce, effective_guardrails, reconcile_cluster};
 
 /// The only alarm names acu-pilot creates (and may touch, per the template's IAM policy).
 pub const ALARM_PREFIXES: [&str; 2] = ["acu-pilot-", "Aurora-"];
@@ -411,11 +411,7 @@ where
 }
 
 /// Puts back thresholds the alarm-handler moved with max, once the cluster has no active
-/// boost: DescribeAlarms (fresh spec) → PutMetricAlarm with the original threshold →
-/// UntagResource of `acu-pilot:original-threshold`.
-///
-/// Local stand-in for `service::alarm_thresholds::restore_thresholds` (branch alarm-svc):
-/// swap the body for that call at merge.
+/// boost, with the alarm-handler's own restore and the tags this sweep already read.
 async fn restore_alarm_thresholds(
     alarms: &impl Alarms,
     cluster_tags: &ClusterTags,
@@ -423,30 +419,20 @@ async fn restore_alarm_thresholds(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<Vec<String>> {
+    if !alarm_thresholds::boost_is_over(cluster_tags, now) {
+        return Ok(Vec::new());
+    }
     let mut restored = Vec::new();
-    for tagged in ours {
-        let Some(original) = policy::threshold_to_restore(&tagged.tags, cluster_tags, now)? else {
-            continue;
-        };
-        if tagged.alarm.is_metric_math {
-            continue;
+    for tagged in ours
+        .iter()
+        .filter(|t| alarm_thresholds::is_absolute_high(&t.alarm))
+    {
+        if let Some(change) =
+            alarm_thresholds::restore_with_tags(alarms, &tagged.alarm, &tagged.tags, dry_run)
+                .await?
+        {
+            restored.push(change.alarm);
         }
-        if !dry_run {
-            let name = &tagged.alarm.spec.name;
-            if let Some(fresh) = alarms.describe(name).await? {
-                if fresh.spec.threshold != original {
-                    let spec = crate::ports::AlarmSpec {
-                        threshold: original,
-                        ..fresh.spec
-                    };
-                    alarms.put(&spec, &[]).await?;
-                }
-                alarms
-                    .untag(&fresh.arn, &[layers::ALARM_ORIGINAL_THRESHOLD.to_owned()])
-                    .await?;
-            }
-        }
-        restored.push(tagged.alarm.spec.name.clone());
     }
     Ok(restored)
 }
