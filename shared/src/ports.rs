@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::layers::ClusterTags;
 
 /// What reconcile needs to know about a cluster, from one DescribeDBClusters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Cluster {
     pub id: String,
     pub arn: String,
@@ -23,6 +23,11 @@ pub struct Cluster {
     pub tags: BTreeMap<String, String>,
     /// DB instance identifiers of the members, writer first.
     pub members: Vec<String>,
+    /// Why the reported scaling range is unusable (Aurora would never report min > max,
+    /// but an emulator or a future API might): that cluster is refused, the rest of a
+    /// fleet is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_problem: Option<String>,
 }
 
 impl Cluster {

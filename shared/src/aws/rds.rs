@@ -24,21 +24,24 @@ impl RdsClusters {
     }
 }
 
-/// SDK cluster → ours. A range Aurora would never report (min > max) is an error that
-/// names the cluster rather than something to reconcile from.
-pub fn cluster_from_sdk(c: &DbCluster) -> Result<Cluster> {
+/// SDK cluster → ours. A range Aurora would never report (min > max) becomes a
+/// `range_problem` naming the cluster, refused by reconcile, rather than a failed listing.
+pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
     let id = c.db_cluster_identifier().unwrap_or_default().to_owned();
-    let range = match c.serverless_v2_scaling_configuration() {
-        Some(scaling) => match (scaling.min_capacity(), scaling.max_capacity()) {
-            (Some(min), Some(max)) => Some(CapacityRange::from_f64(min, max).map_err(|e| {
-                Error::invalid(
-                    format!("cluster {id} ServerlessV2ScalingConfiguration"),
-                    e.to_string(),
-                )
-            })?),
-            _ => None,
+    let (range, range_problem) = match c
+        .serverless_v2_scaling_configuration()
+        .and_then(|s| Some((s.min_capacity()?, s.max_capacity()?)))
+    {
+        Some((min, max)) => match CapacityRange::from_f64(min, max) {
+            Ok(range) => (Some(range), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "cluster {id} ServerlessV2ScalingConfiguration: {e}"
+                )),
+            ),
         },
-        None => None,
+        None => (None, None),
     };
     let tags: BTreeMap<String, String> = c
         .tag_list()
@@ -61,7 +64,7 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Result<Cluster> {
         })
         .collect();
     members.sort();
-    Ok(Cluster {
+    Cluster {
         arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
         status: c.status().unwrap_or_default().to_owned(),
         engine: c.engine().unwrap_or_default().to_owned(),
@@ -69,8 +72,9 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Result<Cluster> {
         range,
         tags,
         members: members.into_iter().map(|(_, id)| id).collect(),
+        range_problem,
         id,
-    })
+    }
 }
 
 impl Clusters for RdsClusters {
@@ -99,7 +103,7 @@ impl Clusters for RdsClusters {
             .ok_or_else(|| Error::ClusterNotFound {
                 cluster: id.to_owned(),
             })?;
-        cluster_from_sdk(cluster)
+        Ok(cluster_from_sdk(cluster))
     }
 
     async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
@@ -176,7 +180,7 @@ impl Clusters for RdsClusters {
             .map_err(|e| Error::aws("DescribeDBClusters", e))?;
         let mut managed = Vec::new();
         for c in &all {
-            let cluster = cluster_from_sdk(c)?;
+            let cluster = cluster_from_sdk(c);
             if cluster.is_managed() {
                 managed.push(cluster);
             }

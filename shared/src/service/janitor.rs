@@ -344,6 +344,12 @@ where
         report: &mut ClusterReport,
     ) -> Result<()> {
         let (config, now) = (self.config, self.now);
+        if let Some(problem) = &cluster.range_problem {
+            return Err(crate::Error::invalid(
+                "ServerlessV2ScalingConfiguration",
+                problem.clone(),
+            ));
+        }
         let tags = cluster.tags();
         let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
         let plan = policy::plan_cluster(&cluster.id, &tags, cluster.range, now, &guardrails)?;
@@ -630,6 +636,7 @@ mod tests {
                 ),
             ]),
             members: vec![format!("{id}-writer")],
+            range_problem: None,
         }
     }
 

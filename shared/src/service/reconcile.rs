@@ -104,6 +104,12 @@ pub fn plan(config: &Config, cluster: &Cluster, now: DateTime<Utc>) -> Result<Re
             source: problem.clone(),
         });
     }
+    if let Some(problem) = &cluster.range_problem {
+        return Err(Error::invalid(
+            "ServerlessV2ScalingConfiguration",
+            problem.clone(),
+        ));
+    }
     let before = cluster.range.ok_or_else(|| Error::NotServerless {
         cluster: cluster.id.clone(),
     })?;

@@ -40,6 +40,7 @@ impl SimCluster {
                 range: Some(baseline),
                 tags,
                 members: vec![format!("{id}-writer")],
+                range_problem: None,
             },
             guardrails,
         }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make bench`: the speed, size and API-economy figures, measured — never asserted by
+# timed tests. Runs on the local emulator (scripts/with-emulator.sh sets it up).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cli=target/release/acu-pilot
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+section "Policy comparison on the shipped traces (a model of Aurora, see docs/simulator.md)"
+for trace in examples/traces/sales-day.csv examples/traces/week.csv; do
+  echo "-- $trace"
+  "$cli" simulate --trace "$trace" --calendar examples/calendar-sales-day.yaml
+done
+
+section "API calls per alarm event (alarm-handler)"
+target/release/examples/bench_alarm
+
+section "Janitor sweep of an unchanged fleet: time and API calls per cluster"
+target/release/examples/bench_janitor
+
+section "Lambda bootstraps: size, start-up and peak memory"
+scripts/bench-functions.sh
