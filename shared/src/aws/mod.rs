@@ -1,6 +1,8 @@
 //! The AWS SDK adapters behind the [ports](crate::ports). Thin on purpose: they translate
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
+pub mod calendar_source;
+pub mod cloudwatch_metrics;
 pub mod eventbridge;
 pub mod rds;
 pub mod recorder;
@@ -8,6 +10,8 @@ pub mod recorder;
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
+pub use calendar_source::ConfiguredCalendar;
+pub use cloudwatch_metrics::CloudWatchMetrics;
 pub use eventbridge::EventBridgeNotifier;
 pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
@@ -22,6 +26,8 @@ pub struct Aws {
     pub sdk: SdkConfig,
     pub clusters: RdsClusters,
     pub notifier: EventBridgeNotifier,
+    pub metrics: CloudWatchMetrics,
+    pub calendar: ConfiguredCalendar,
 }
 
 impl Aws {
@@ -41,15 +47,26 @@ impl Aws {
     fn build(sdk: SdkConfig, config: &Config, recorder: Option<&CallRecorder>) -> Self {
         let mut rds = aws_sdk_rds::config::Builder::from(&sdk);
         let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
+        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
+        let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
+            cloudwatch = cloudwatch.interceptor(recorder.clone());
+            ssm = ssm.interceptor(recorder.clone());
         }
         Aws {
             clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),
+            ),
+            metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::from_conf(
+                cloudwatch.build(),
+            )),
+            calendar: ConfiguredCalendar::from_config(
+                &config.prescale,
+                aws_sdk_ssm::Client::from_conf(ssm.build()),
             ),
             sdk,
         }
