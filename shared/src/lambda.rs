@@ -54,11 +54,13 @@ pub async fn handle(
     now: DateTime<Utc>,
     deps: &Deps,
 ) -> Result<Value> {
-    let _ = (&event, now, deps);
-    Err(Error::invalid(
-        "function",
-        format!("{} has no handler in this build", function.name()),
-    ))
+    match function {
+        Function::PreScaler => crate::service::prescaler::handle(event, now, deps).await,
+        _ => Err(Error::invalid(
+            "function",
+            format!("{} has no handler in this build", function.name()),
+        )),
+    }
 }
 
 /// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming
