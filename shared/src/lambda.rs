@@ -55,7 +55,9 @@ pub async fn handle(
     deps: &Deps,
 ) -> Result<Value> {
     match function {
-        Function::PreScaler => crate::service::prescaler::handle(event, now, deps).await,
+        // Boxed: the services' futures nest deeply enough (SDK calls inside buffered
+        // streams) to overflow rustc's layout depth limit in the binaries otherwise.
+        Function::PreScaler => Box::pin(crate::service::prescaler::handle(event, now, deps)).await,
         _ => Err(Error::invalid(
             "function",
             format!("{} has no handler in this build", function.name()),

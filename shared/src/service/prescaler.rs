@@ -338,3 +338,292 @@ async fn prescale_cluster(
         reason: reconciled.reason,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+
+    const SCHEDULED_EVENT: &[u8] = include_bytes!("../../../tests/fixtures/scheduled-event.json");
+
+    #[test]
+    fn the_scheduled_event_fixture_round_trips_and_is_a_tick() {
+        let raw: Value = serde_json::from_slice(SCHEDULED_EVENT).unwrap();
+        let typed: CloudWatchEvent = serde_json::from_slice(SCHEDULED_EVENT).unwrap();
+        assert_eq!(typed.detail_type.as_deref(), Some("Scheduled Event"));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), raw);
+        check_event(&raw).unwrap();
+        check_event(&serde_json::json!({})).unwrap();
+    }
+
+    #[test]
+    fn a_non_object_event_is_refused_saying_what_it_got() {
+        for (event, kind) in [
+            (Value::Null, "null"),
+            (serde_json::json!([1]), "an array"),
+            (serde_json::json!("tick"), "a string"),
+        ] {
+            let err = check_event(&event).unwrap_err();
+            assert_eq!(err.error_type(), "InvalidInput");
+            assert!(err.to_string().contains(kind), "{err}");
+        }
+    }
+
+    // --- the tick over in-memory ports ------------------------------------------------
+
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::ports::CalendarText;
+
+    #[derive(Default)]
+    struct FakeClusters {
+        clusters: Mutex<Vec<Cluster>>,
+        writes: Mutex<Vec<String>>,
+    }
+
+    impl FakeClusters {
+        fn with(clusters: Vec<Cluster>) -> Self {
+            Self {
+                clusters: Mutex::new(clusters),
+                ..Default::default()
+            }
+        }
+
+        fn writes(&self) -> Vec<String> {
+            self.writes.lock().unwrap().clone()
+        }
+    }
+
+    impl Clusters for FakeClusters {
+        async fn describe(&self, id: &str) -> Result<Cluster> {
+            let clusters = self.clusters.lock().unwrap();
+            clusters
+                .iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or(Error::ClusterNotFound {
+                    cluster: id.to_owned(),
+                })
+        }
+
+        async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("modify {id} {range}"));
+            Ok(())
+        }
+
+        async fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
+            let mut writes = self.writes.lock().unwrap();
+            for (k, v) in tags {
+                writes.push(format!("tag {arn} {k}={v}"));
+            }
+            Ok(())
+        }
+
+        async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<()> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("untag {arn} {}", keys.join(",")));
+            Ok(())
+        }
+
+        async fn list_managed(&self) -> Result<Vec<Cluster>> {
+            Ok(self.clusters.lock().unwrap().clone())
+        }
+    }
+
+    struct Quiet;
+
+    impl Notifier for Quiet {
+        async fn publish(&self, _: &str, _: &Value) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct CountingMetrics {
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Metrics for CountingMetrics {
+        async fn capacity_history(
+            &self,
+            cluster_id: &str,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+            _: std::time::Duration,
+        ) -> Result<Vec<(DateTime<Utc>, f64)>> {
+            self.calls.lock().unwrap().push(cluster_id.to_owned());
+            Ok(Vec::new())
+        }
+    }
+
+    struct Text(&'static str);
+
+    impl CalendarSource for Text {
+        async fn load(&self) -> Result<Option<CalendarText>> {
+            Ok(Some(CalendarText {
+                origin: "test".into(),
+                text: self.0.into(),
+            }))
+        }
+    }
+
+    static LOADS: AtomicUsize = AtomicUsize::new(0);
+
+    struct CountingText(&'static str);
+
+    impl CalendarSource for CountingText {
+        async fn load(&self) -> Result<Option<CalendarText>> {
+            LOADS.fetch_add(1, Ordering::SeqCst);
+            Text(self.0).load().await
+        }
+    }
+
+    fn cluster(id: &str, extra: &[(&str, &str)]) -> Cluster {
+        let tags: std::collections::BTreeMap<String, String> = [
+            ("acu-pilot:managed", "true"),
+            ("acu-pilot:baseline", "min=0.5 max=16"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Cluster {
+            id: id.into(),
+            arn: format!("arn:aws:rds:us-east-1:123456789012:cluster:{id}"),
+            status: "available".into(),
+            engine: "aurora-mysql".into(),
+            engine_version: "8.0.mysql_aurora.3.09.0".into(),
+            range: Some(CapacityRange::from_f64(0.5, 16.0).unwrap()),
+            tags,
+            members: vec![format!("{id}-writer")],
+        }
+    }
+
+    fn no_forecast() -> Config {
+        let mut config = Config::default();
+        config.prescale.forecast_enabled = false;
+        config
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-10T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    const SALE: &str = "events:\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
+
+    #[tokio::test]
+    async fn given_a_sale_when_it_starts_then_the_tag_and_range_are_written_once() {
+        let clusters = FakeClusters::with(vec![cluster("shop", &[]), cluster("other", &[])]);
+        let metrics = CountingMetrics::default();
+        LOADS.store(0, Ordering::SeqCst);
+        let report = tick(
+            &clusters,
+            &Quiet,
+            &metrics,
+            &CountingText(SALE),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(LOADS.load(Ordering::SeqCst), 1, "the calendar is read once");
+        assert_eq!(report.skipped, 1, "other is not targeted");
+        assert_eq!(report.clusters.len(), 1);
+        assert_eq!(report.clusters[0].layer, "written");
+        assert_eq!(report.clusters[0].after.min.value(), 8.0);
+        let writes = clusters.writes();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(
+            writes[0]
+                .contains("acu-pilot:prescale=min=8 until=2026-12-10T15:00:00Z by=calendar:sale")
+        );
+        assert_eq!(writes[1], "modify shop 8–16 ACU");
+        assert!(
+            metrics.calls.lock().unwrap().is_empty(),
+            "forecast off: no history read"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_an_unreadable_prescale_tag_and_nothing_wanted_then_it_is_removed() {
+        let clusters =
+            FakeClusters::with(vec![cluster("shop", &[("acu-pilot:prescale", "min=lots")])]);
+        let report = tick(
+            &clusters,
+            &Quiet,
+            &CountingMetrics::default(),
+            &Text("events: []\n"),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.clusters[0].layer, "removed");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(
+            clusters.writes()[0],
+            format!("untag {} acu-pilot:prescale", cluster("shop", &[]).arn)
+        );
+    }
+
+    #[tokio::test]
+    async fn history_is_read_only_where_the_forecast_can_matter() {
+        let auto = "events:\n  - name: launch\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [auto]\n    min: auto\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [fixed]\n    min: 8\n";
+        let clusters = FakeClusters::with(vec![
+            cluster("auto", &[]),
+            cluster("fixed", &[]),
+            cluster("opted-in", &[("forecast", "on")]),
+        ]);
+        let metrics = CountingMetrics::default();
+        let mut config = Config::default();
+        config.prescale.forecast_selector = Some(("forecast".into(), "on".into()));
+        let report = tick(&clusters, &Quiet, &metrics, &Text(auto), &config, now())
+            .await
+            .unwrap();
+        let mut read = metrics.calls.lock().unwrap().clone();
+        read.sort();
+        assert_eq!(read, vec!["auto", "opted-in"]);
+        let auto = report
+            .clusters
+            .iter()
+            .find(|c| c.cluster == "auto")
+            .unwrap();
+        assert_eq!(
+            auto.layer, "none",
+            "no history, no prediction: {:?}",
+            auto.reasons
+        );
+        assert!(
+            auto.reasons.iter().any(|r| r.contains("min auto")),
+            "{:?}",
+            auto.reasons
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_calendar_fails_the_tick_naming_entry_and_field_before_any_call() {
+        let clusters = FakeClusters::with(vec![cluster("shop", &[])]);
+        let bad = "events:\n  - name: sale\n    every: \"0 9 * * NOPE\"\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
+        let err = tick(
+            &clusters,
+            &Quiet,
+            &CountingMetrics::default(),
+            &Text(bad),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type(), "InvalidInput");
+        assert!(err.to_string().contains("events[0] (sale).every"), "{err}");
+        assert!(clusters.writes().is_empty());
+    }
+}
