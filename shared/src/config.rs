@@ -37,6 +37,10 @@ pub struct BoostConfig {
     /// `ACU_PILOT_COOLDOWN`: a repeated ALARM inside this changes nothing (default 10m).
     #[serde(with = "duration_text")]
     pub cooldown: Duration,
+    /// `ACU_PILOT_ECONOMY_TTL`: how long an economy layer lives if the low alarm's OK never
+    /// arrives (default 24h).
+    #[serde(with = "duration_text")]
+    pub economy_ttl: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -120,6 +124,7 @@ impl Config {
             min_fraction: env.fraction("ACU_PILOT_BOOST_MIN_FRACTION", 0.0, 0.0, 1.0)?,
             ttl: env.duration("ACU_PILOT_BOOST_TTL", "2h")?,
             cooldown: env.duration("ACU_PILOT_COOLDOWN", "10m")?,
+            economy_ttl: env.duration("ACU_PILOT_ECONOMY_TTL", "24h")?,
         };
         let prescale = PrescaleConfig {
             calendar_file: env.text("ACU_PILOT_CALENDAR"),
@@ -329,6 +334,18 @@ mod tests {
         assert!(!c.guardrails.allow_auto_pause && !c.dry_run && !c.janitor.enforce);
         assert_eq!(c.boost.ttl, Duration::from_secs(7200));
         assert_eq!(c.janitor.concurrency, 8);
+    }
+
+    #[test]
+    fn economy_ttl_defaults_to_a_day_and_names_its_variable() {
+        assert_eq!(
+            Config::default().boost.economy_ttl,
+            Duration::from_secs(86_400)
+        );
+        let c = config(&[("ACU_PILOT_ECONOMY_TTL", "6h")]).unwrap();
+        assert_eq!(c.boost.economy_ttl, Duration::from_secs(21_600));
+        let err = config(&[("ACU_PILOT_ECONOMY_TTL", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("ACU_PILOT_ECONOMY_TTL"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | `acu-pilot:ceiling`, `acu-pilot:floor` | cluster | an ACU value, overriding the configured guardrail |
 //! | `acu-pilot:ttl` | cluster | RFC 3339 UTC instant after which the janitor decommissions it |
 //! | `acu-pilot:cluster`, `acu-pilot:role` | alarm | the cluster id, `high` or `low` |
+//! | `acu-pilot:original-threshold` | alarm | the threshold to restore once the boost that moved it is gone |
 //!
 //! AWS tag values may hold letters, digits, spaces and `_ . : / = + - @`, up to 256
 //! characters; every value formatted here stays inside that.
@@ -29,6 +30,8 @@ pub const FLOOR: &str = "acu-pilot:floor";
 pub const TTL: &str = "acu-pilot:ttl";
 pub const ALARM_CLUSTER: &str = "acu-pilot:cluster";
 pub const ALARM_ROLE: &str = "acu-pilot:role";
+/// On an alarm whose absolute threshold acu-pilot moved with max: the value to restore.
+pub const ALARM_ORIGINAL_THRESHOLD: &str = "acu-pilot:original-threshold";
 
 const MAX_TAG_VALUE_LEN: usize = 256;
 
@@ -315,8 +318,9 @@ fn parse_instant(tag: &str, key: &str, text: &str) -> Result<DateTime<Utc>, TagE
         })
 }
 
-/// Keeps `by` a single token of the characters AWS allows in a tag value.
-fn sanitize_by(by: &str) -> String {
+/// Keeps `by` a single token of the characters AWS allows in a tag value: what
+/// [`Layer::to_tag_value`] writes and [`Layer::parse`] reads back.
+pub fn sanitize_by(by: &str) -> String {
     let cleaned: String = by
         .chars()
         .map(|c| {

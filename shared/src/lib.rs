@@ -8,14 +8,17 @@ pub mod calendar;
 pub mod capacity;
 pub mod config;
 pub mod desired;
+pub mod emf;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod forecast;
 pub mod lambda;
 pub mod layers;
 pub mod policy;
 pub mod ports;
 pub mod service;
+pub mod sim;
 pub mod telemetry;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};

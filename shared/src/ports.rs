@@ -107,3 +107,67 @@ pub trait CalendarSource: Send + Sync {
     /// invocation, so an edit takes effect at the next tick without a redeploy.
     fn load(&self) -> impl Future<Output = Result<Option<CalendarText>>> + Send;
 }
+
+/// A CloudWatch metric alarm, as much of it as acu-pilot reads, writes, and must carry
+/// over unchanged when it moves a threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Default)]
+pub struct AlarmSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub namespace: String,
+    pub metric: String,
+    pub dimensions: BTreeMap<String, String>,
+    /// `Average`, `Maximum`, … (`None` with an extended statistic such as `p99`).
+    pub statistic: Option<String>,
+    pub extended_statistic: Option<String>,
+    pub period: i32,
+    pub evaluation_periods: i32,
+    pub datapoints_to_alarm: Option<i32>,
+    pub threshold: f64,
+    /// CloudWatch's name, e.g. `GreaterThanThreshold`.
+    pub comparison: String,
+    pub treat_missing_data: Option<String>,
+    pub unit: Option<String>,
+    pub actions_enabled: Option<bool>,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+    pub insufficient_data_actions: Vec<String>,
+}
+
+/// An alarm as it exists in CloudWatch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alarm {
+    pub arn: String,
+    pub spec: AlarmSpec,
+    /// Metric-math alarms are listed but never rewritten: `spec` cannot carry them.
+    pub is_metric_math: bool,
+}
+
+/// CloudWatch metric alarms.
+pub trait Alarms: Send + Sync {
+    /// DescribeAlarms for one name; `None` when there is no such metric alarm.
+    fn describe(&self, name: &str) -> impl Future<Output = Result<Option<Alarm>>> + Send;
+
+    /// PutMetricAlarm: creates, or replaces every setting of, the alarm. `tags` are
+    /// applied on creation (CloudWatch ignores them on update: use [`Alarms::tag`]).
+    fn put(
+        &self,
+        spec: &AlarmSpec,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// ListTagsForResource.
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<BTreeMap<String, String>>> + Send;
+
+    /// TagResource.
+    fn tag(&self, arn: &str, tags: &[(String, String)]) -> impl Future<Output = Result<()>> + Send;
+
+    /// UntagResource.
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every metric alarm (all pages), optionally only those whose name starts with `prefix`.
+    fn list(&self, prefix: Option<&str>) -> impl Future<Output = Result<Vec<Alarm>>> + Send;
+
+    /// DeleteAlarms (in batches of 100, CloudWatch's limit).
+    fn delete(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send;
+}

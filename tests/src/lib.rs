@@ -112,8 +112,8 @@ pub async fn ssm() -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&sdk_config().await)
 }
 
-/// The repo's `tests/fixtures/<name>`.
-pub fn fixture(name: &str) -> std::path::PathBuf {
+/// The path of the repo's `tests/fixtures/<name>`.
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
@@ -269,4 +269,54 @@ pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, Strin
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// An alarm fixture from `tests/fixtures/`, with the cluster id `shop-db` rewritten to `id`
+/// (alarm names, dimensions and tags alike).
+pub fn fixture(name: &str, id: &str) -> serde_json::Value {
+    let path = repo_root().join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text.replace("shop-db", id)).expect("fixture JSON")
+}
+
+/// The recipe's two alarms, exactly: High-ACU `ServerlessDatabaseCapacity > 12` over 2 × 300 s,
+/// Low-ACU `< 1` over 4 × 900 s.
+pub async fn recipe_alarms(id: &str) {
+    let cw = cloudwatch().await;
+    for (name, comparison, threshold, period, periods) in [
+        (
+            format!("Aurora-{id}-High-ACU"),
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            12.0,
+            300,
+            2,
+        ),
+        (
+            format!("Aurora-{id}-Low-ACU"),
+            aws_sdk_cloudwatch::types::ComparisonOperator::LessThanThreshold,
+            1.0,
+            900,
+            4,
+        ),
+    ] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/RDS")
+            .metric_name("ServerlessDatabaseCapacity")
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("DBClusterIdentifier")
+                    .value(id)
+                    .build(),
+            )
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(period)
+            .evaluation_periods(periods)
+            .threshold(threshold)
+            .comparison_operator(comparison)
+            .send()
+            .await
+            .expect("put recipe alarm");
+    }
 }

@@ -59,7 +59,7 @@ fn calendar_config(path: &str) -> Config {
 }
 
 fn scheduled_event() -> Value {
-    let text = std::fs::read_to_string(fixture("scheduled-event.json")).expect("fixture");
+    let text = std::fs::read_to_string(fixture_path("scheduled-event.json")).expect("fixture");
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
@@ -551,7 +551,7 @@ async fn the_cli_invokes_the_pre_scaler_on_a_scheduled_event() {
             "timezone: America/New_York\nevents:\n  - name: sale\n    start: 2026-12-10T09:00\n    duration: 2h\n    clusters: [{id}]\n    min: 8\n"
         ),
     );
-    let event = fixture("scheduled-event.json").display().to_string();
+    let event = fixture_path("scheduled-event.json").display().to_string();
     let env = [
         ("ACU_PILOT_CALENDAR", path.as_str()),
         ("ACU_PILOT_FORECAST", "false"),

@@ -2,15 +2,20 @@
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
 pub mod calendar_source;
+pub mod cloudwatch;
 pub mod cloudwatch_metrics;
 pub mod eventbridge;
 pub mod rds;
 pub mod recorder;
 
+#[cfg(test)]
+mod mock_tests;
+
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
 pub use calendar_source::ConfiguredCalendar;
+pub use cloudwatch::CloudWatchAlarms;
 pub use cloudwatch_metrics::CloudWatchMetrics;
 pub use eventbridge::EventBridgeNotifier;
 pub use rds::RdsClusters;
@@ -26,6 +31,7 @@ pub struct Aws {
     pub sdk: SdkConfig,
     pub clusters: RdsClusters,
     pub notifier: EventBridgeNotifier,
+    pub alarms: CloudWatchAlarms,
     pub metrics: CloudWatchMetrics,
     pub calendar: ConfiguredCalendar,
 }
@@ -55,15 +61,16 @@ impl Aws {
             cloudwatch = cloudwatch.interceptor(recorder.clone());
             ssm = ssm.interceptor(recorder.clone());
         }
+        // One CloudWatch client, shared: the alarms and the metric history use the same API.
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build());
         Aws {
             clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),
             ),
-            metrics: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::from_conf(
-                cloudwatch.build(),
-            )),
+            alarms: CloudWatchAlarms::new(cloudwatch.clone()),
+            metrics: CloudWatchMetrics::new(cloudwatch),
             calendar: ConfiguredCalendar::from_config(
                 &config.prescale,
                 aws_sdk_ssm::Client::from_conf(ssm.build()),

@@ -1,4 +1,5 @@
 //! Pure decisions: no I/O, no clock, no environment; the services and the simulator call
 //! the very same functions.
 
+pub mod alarm;
 pub mod prescale;

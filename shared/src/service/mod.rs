@@ -1,5 +1,7 @@
 //! One module per function: wires a policy to the ports and ends in reconcile.
 
+pub mod alarm_handler;
+pub mod alarm_thresholds;
 pub mod prescaler;
 pub mod reconcile;
 
