@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acu_pilot::aws::{Aws, CallRecorder};
+use acu_pilot::calendar::{self, Calendar};
 use acu_pilot::config::Config;
 use acu_pilot::lambda::{Deps, Function, handle};
 use acu_pilot::service::{Reconciled, reconcile};
@@ -61,6 +62,30 @@ enum Command {
         /// Decide and report, but write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Work with a sales-event calendar (see docs/calendar.md).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Validate a calendar file and print the next windows per cluster, in local time and
+    /// UTC. Exits non-zero naming the entry and field of every problem.
+    Check {
+        /// The calendar YAML file.
+        file: PathBuf,
+        /// List windows that end after this instant (RFC 3339); default now.
+        #[arg(long, value_parser = parse_now)]
+        from: Option<DateTime<Utc>>,
+        /// How many windows to list per cluster.
+        #[arg(long, default_value_t = 3)]
+        count: usize,
+        /// Print the windows as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -161,6 +186,35 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("{} ({})", e, e.error_type()))?;
             print_json(&result);
+            Ok(())
+        }
+        Command::Calendar {
+            command:
+                CalendarCommand::Check {
+                    file,
+                    from,
+                    count,
+                    json,
+                },
+        } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let calendar = Calendar::parse(&text).map_err(|err| {
+                let problems: Vec<String> = err.problems.iter().map(|p| format!("  {p}")).collect();
+                format!(
+                    "{}: invalid calendar ({} problem{}):\n{}",
+                    file.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems.join("\n")
+                )
+            })?;
+            let from = from.unwrap_or_else(Utc::now);
+            if json {
+                print_json(&calendar::check(&calendar, from, count));
+            } else {
+                print!("{}", calendar::render_check(&calendar, from, count));
+            }
             Ok(())
         }
     }

@@ -54,6 +54,9 @@ pub struct PrescaleConfig {
     pub lead: Duration,
     /// `ACU_PILOT_FORECAST`: whether the forecast may pre-scale (default true).
     pub forecast_enabled: bool,
+    /// `ACU_PILOT_FORECAST_SELECTOR`: `key=value`; the forecast applies only to managed
+    /// clusters carrying that tag (default: every managed cluster).
+    pub forecast_selector: Option<(String, String)>,
     /// `ACU_PILOT_FORECAST_LOOKBACK`: history read for the forecast (default 28d).
     #[serde(with = "duration_text")]
     pub lookback: Duration,
@@ -128,6 +131,7 @@ impl Config {
             calendar_parameter: env.text("ACU_PILOT_CALENDAR_PARAMETER"),
             lead: env.duration("ACU_PILOT_LEAD", "30m")?,
             forecast_enabled: env.flag("ACU_PILOT_FORECAST", true)?,
+            forecast_selector: env.tag_selector("ACU_PILOT_FORECAST_SELECTOR")?,
             lookback: env.duration("ACU_PILOT_FORECAST_LOOKBACK", "28d")?,
             period: env.duration("ACU_PILOT_FORECAST_PERIOD", "5m")?,
             horizon: env.duration("ACU_PILOT_FORECAST_HORIZON", "1h")?,
@@ -221,6 +225,18 @@ impl Env<'_> {
                 variable: name.to_owned(),
                 message: e.to_string(),
             }),
+        }
+    }
+
+    fn tag_selector(&self, name: &str) -> Result<Option<(String, String)>> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        match text.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok(Some((key.trim().to_owned(), value.trim().to_owned())))
+            }
+            _ => Err(Self::bad(name, &text, "a tag selector key=value")),
         }
     }
 
@@ -343,10 +359,22 @@ mod tests {
             ("ACU_PILOT_BOOST_TTL", "2 hours"),
             ("ACU_PILOT_BOOST_FACTOR", "0.5"),
             ("ACU_PILOT_CONCURRENCY", "0"),
+            ("ACU_PILOT_FORECAST_SELECTOR", "team"),
+            ("ACU_PILOT_FORECAST_SELECTOR", "=shop"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn the_forecast_selector_is_a_tag_key_and_value() {
+        assert_eq!(Config::default().prescale.forecast_selector, None);
+        let c = config(&[("ACU_PILOT_FORECAST_SELECTOR", "team = shop")]).unwrap();
+        assert_eq!(
+            c.prescale.forecast_selector,
+            Some(("team".to_owned(), "shop".to_owned()))
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub async fn handle(
             Box::pin(crate::service::alarm_handler::handle(event, now, deps)).await
         }
         Function::Janitor => Box::pin(crate::service::janitor::handle(event, now, deps)).await,
+        Function::PreScaler => Box::pin(crate::service::prescaler::handle(event, now, deps)).await,
         _ => {
             let _ = (&event, now, deps);
             Err(Error::invalid(

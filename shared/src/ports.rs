@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::capacity::CapacityRange;
@@ -81,6 +83,34 @@ pub trait Notifier: Send + Sync {
         detail_type: &str,
         detail: &serde_json::Value,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A cluster's CloudWatch metric history.
+pub trait Metrics: Send + Sync {
+    /// `ServerlessDatabaseCapacity` (statistic Maximum, one value per `period`) of the
+    /// cluster over `[from, to)`, oldest first: one GetMetricData, all its pages.
+    fn capacity_history(
+        &self,
+        cluster_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        period: Duration,
+    ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, f64)>>> + Send;
+}
+
+/// A calendar's text and where it was read from (for messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarText {
+    /// `file examples/calendar.yaml` or `SSM parameter /acu-pilot/calendar`.
+    pub origin: String,
+    pub text: String,
+}
+
+/// Where the sales-event calendar lives.
+pub trait CalendarSource: Send + Sync {
+    /// The calendar as stored, or `None` when no calendar is configured. Read once per
+    /// invocation, so an edit takes effect at the next tick without a redeploy.
+    fn load(&self) -> impl Future<Output = Result<Option<CalendarText>>> + Send;
 }
 
 /// A CloudWatch metric alarm, as much of it as acu-pilot reads, writes, and must carry

@@ -108,6 +108,47 @@ pub async fn cloudwatch() -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&sdk_config().await)
 }
 
+pub async fn ssm() -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&sdk_config().await)
+}
+
+/// The path of the repo's `tests/fixtures/<name>`.
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+/// Puts `ServerlessDatabaseCapacity` samples for a cluster, as Aurora would publish them,
+/// in batches of at most 500 (PutMetricData's limit is 1,000 per request).
+pub async fn put_capacity_history(cluster_id: &str, samples: &[(DateTime<Utc>, f64)]) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let cw = cloudwatch().await;
+    for batch in samples.chunks(500) {
+        let data = batch
+            .iter()
+            .map(|(t, v)| {
+                MetricDatum::builder()
+                    .metric_name("ServerlessDatabaseCapacity")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("DBClusterIdentifier")
+                            .value(cluster_id)
+                            .build(),
+                    )
+                    .timestamp(aws_smithy_types::DateTime::from_secs(t.timestamp()))
+                    .value(*v)
+                    .unit(StandardUnit::Count)
+                    .build()
+            })
+            .collect();
+        cw.put_metric_data()
+            .namespace("AWS/RDS")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .expect("put metric data");
+    }
+}
+
 /// A cluster id no other test in this run uses (tests share one emulator).
 pub fn unique_id(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -203,6 +244,11 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 
 /// Runs the `acu-pilot` CLI binary against the emulator; returns (status ok, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
+    cli_with_env(args, &[])
+}
+
+/// As [`cli`], with extra environment variables (the `ACU_PILOT_*` configuration).
+pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let bin = std::env::var("ACU_PILOT_BIN").unwrap_or_else(|_| {
         repo_root()
             .join("target/debug/acu-pilot")
@@ -215,6 +261,7 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        .envs(env.iter().copied())
         .output()
         .expect("run the acu-pilot CLI (built by `cargo build --workspace`)");
     (

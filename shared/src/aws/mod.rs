@@ -1,7 +1,9 @@
 //! The AWS SDK adapters behind the [ports](crate::ports). Thin on purpose: they translate
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
+pub mod calendar_source;
 pub mod cloudwatch;
+pub mod cloudwatch_metrics;
 pub mod cluster_ids;
 pub mod eventbridge;
 pub mod rds;
@@ -13,7 +15,9 @@ mod mock_tests;
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
+pub use calendar_source::ConfiguredCalendar;
 pub use cloudwatch::CloudWatchAlarms;
+pub use cloudwatch_metrics::CloudWatchMetrics;
 pub use eventbridge::EventBridgeNotifier;
 pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
@@ -29,6 +33,8 @@ pub struct Aws {
     pub clusters: RdsClusters,
     pub notifier: EventBridgeNotifier,
     pub alarms: CloudWatchAlarms,
+    pub metrics: CloudWatchMetrics,
+    pub calendar: ConfiguredCalendar,
 }
 
 impl Aws {
@@ -49,20 +55,27 @@ impl Aws {
         let mut rds = aws_sdk_rds::config::Builder::from(&sdk);
         let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
         let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
+        let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
             cloudwatch = cloudwatch.interceptor(recorder.clone());
+            ssm = ssm.interceptor(recorder.clone());
         }
+        // One CloudWatch client, shared: the alarms and the metric history use the same API.
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build());
         Aws {
             clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),
             ),
-            alarms: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::from_conf(
-                cloudwatch.build(),
-            )),
+            alarms: CloudWatchAlarms::new(cloudwatch.clone()),
+            metrics: CloudWatchMetrics::new(cloudwatch),
+            calendar: ConfiguredCalendar::from_config(
+                &config.prescale,
+                aws_sdk_ssm::Client::from_conf(ssm.build()),
+            ),
             sdk,
         }
     }
