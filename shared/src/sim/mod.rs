@@ -18,6 +18,7 @@
 pub mod cloudwatch;
 pub mod cluster;
 pub mod model;
+pub mod policies;
 pub mod replay;
 pub mod trace;
 
@@ -26,6 +27,7 @@ pub use cloudwatch::{
 };
 pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};
+pub use policies::{Autopilot, Functions, PolicySettings, all_policies};
 pub use replay::{
     PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
     TickContext, TimelinePoint, compare, replay,
