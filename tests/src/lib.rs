@@ -203,6 +203,11 @@ pub fn at(rfc3339: &str) -> DateTime<Utc> {
 
 /// Runs the `acu-pilot` CLI binary against the emulator; returns (status ok, stdout, stderr).
 pub fn cli(args: &[&str]) -> (bool, String, String) {
+    cli_with_env(args, &[])
+}
+
+/// [`cli`] with extra environment variables (`ACU_PILOT_*`).
+pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let bin = std::env::var("ACU_PILOT_BIN").unwrap_or_else(|_| {
         repo_root()
             .join("target/debug/acu-pilot")
@@ -215,6 +220,7 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        .envs(env.iter().copied())
         .output()
         .expect("run the acu-pilot CLI (built by `cargo build --workspace`)");
     (
