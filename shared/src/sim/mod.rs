@@ -8,6 +8,8 @@
 //!   alarm evaluation, so alarm-driven policies see what CloudWatch would show them.
 //! - [`cluster`]: a simulated cluster whose layers live on tags, as in production.
 //! - [`replay`](mod@replay): the engine, the [`SimPolicy`] trait and the report.
+//! - [`policies`]: `alarms-only`, `prescale-only` and `acu-pilot`, built from the
+//!   alarm-handler's, pre-scaler's and janitor's real decisions ([`all_policies`]).
 //!
 //! A layered policy (alarms-only, prescale-only, acu-pilot) is a [`SimPolicy`] holding a
 //! [`SimCluster`] and, for alarms, [`SimAlarm`]s. In `on_tick` it evaluates its alarms on
