@@ -4,7 +4,7 @@
 //!   transition becomes a real [`events::AlarmTransition`] and goes through the
 //!   alarm-handler's [`policy::alarm::decide`](crate::policy::alarm::decide).
 //! - `prescale-only`: every 5 minutes, the real [`Calendar`] windows and the real
-//!   [`predict`](crate::forecast::predict) (fed only the trace's past) go through
+//!   [`predict`] (fed only the trace's past) go through
 //!   [`plan_prescale`].
 //! - `acu-pilot`: both, plus the janitor's expiry every 15 minutes.
 //!
