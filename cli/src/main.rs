@@ -12,8 +12,9 @@ use acu_pilot::service::{Reconciled, reconcile};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
-#[allow(dead_code)]
+mod plan;
 mod plot;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +68,25 @@ enum Command {
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+    /// Replay a demand trace through a model of Aurora and every policy; compare them.
+    Simulate(simulate::SimulateArgs),
+    /// Example demand traces.
+    Trace {
+        #[command(subcommand)]
+        command: simulate::TraceCommand,
+    },
+    /// Show, for each managed cluster, the live and desired ranges, layers and upcoming
+    /// calendar windows. Read-only.
+    Plan {
+        /// Only this DB cluster.
+        #[arg(long)]
+        cluster: Option<String>,
+        #[command(flatten)]
+        when: When,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -214,6 +234,29 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
                 print_json(&calendar::check(&calendar, from, count));
             } else {
                 print!("{}", calendar::render_check(&calendar, from, count));
+            }
+            Ok(())
+        }
+        Command::Simulate(args) => simulate::run(args),
+        Command::Trace { command } => simulate::trace(command),
+        Command::Plan {
+            cluster,
+            when,
+            json,
+        } => {
+            let deps = deps(false, recorder).await?;
+            let plan = plan::build(
+                &deps.aws.clusters,
+                &deps.config,
+                cluster.as_deref(),
+                when.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if json {
+                print_json(&plan);
+            } else {
+                print!("{}", plan::render(&plan));
             }
             Ok(())
         }

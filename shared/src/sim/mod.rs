@@ -8,6 +8,8 @@
 //!   alarm evaluation, so alarm-driven policies see what CloudWatch would show them.
 //! - [`cluster`]: a simulated cluster whose layers live on tags, as in production.
 //! - [`replay`](mod@replay): the engine, the [`SimPolicy`] trait and the report.
+//! - [`policies`]: `alarms-only`, `prescale-only` and `acu-pilot`, built from the
+//!   alarm-handler's, pre-scaler's and janitor's real decisions ([`all_policies`]).
 //!
 //! A layered policy (alarms-only, prescale-only, acu-pilot) is a [`SimPolicy`] holding a
 //! [`SimCluster`] and, for alarms, [`SimAlarm`]s. In `on_tick` it evaluates its alarms on
@@ -18,6 +20,7 @@
 pub mod cloudwatch;
 pub mod cluster;
 pub mod model;
+pub mod policies;
 pub mod replay;
 pub mod trace;
 
@@ -26,6 +29,7 @@ pub use cloudwatch::{
 };
 pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};
+pub use policies::{Autopilot, Functions, PolicySettings, all_policies};
 pub use replay::{
     PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
     TickContext, TimelinePoint, compare, replay,

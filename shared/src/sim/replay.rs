@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::MODEL_NOTE;
 use super::cloudwatch::{Datapoint, Metric, Metrics, Statistic};
 use super::model::{AuroraModel, ModelError};
+use super::policies::PolicySettings;
 use super::trace::{Sample, Trace};
 use crate::capacity::{Acu, CapacityRange, Guardrails};
 
@@ -33,6 +34,8 @@ pub struct ReplayConfig {
     /// The guardrails layered policies are clamped to (from the deployment's config).
     #[serde(skip)]
     pub guardrails: Guardrails,
+    /// The layered policies' settings and simulated alarms (default: production's).
+    pub policy: PolicySettings,
 }
 
 impl Default for ReplayConfig {
@@ -46,6 +49,7 @@ impl Default for ReplayConfig {
             },
             metric_delay_secs: 60,
             guardrails: Guardrails::default(),
+            policy: PolicySettings::default(),
         }
     }
 }

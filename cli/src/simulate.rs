@@ -1,0 +1,158 @@
+//! `acu-pilot simulate` and `acu-pilot trace generate`.
+
+use std::path::{Path, PathBuf};
+
+use acu_pilot::calendar::Calendar;
+use acu_pilot::config::Config;
+use acu_pilot::sim::{
+    MODEL_NOTE, ReplayConfig, SimReport, Trace, TraceKind, all_policies, compare, generate,
+};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// The demand trace: CSV with the header `timestamp,acu`.
+    #[arg(long)]
+    trace: PathBuf,
+    /// A sales-event calendar (YAML) for the pre-scaler; target the cluster `sim`.
+    #[arg(long)]
+    calendar: Option<PathBuf>,
+    /// Model parameters, price, baseline and policy settings (YAML or JSON).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Write a plot of every policy to this SVG file, and a PNG beside it.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum TraceCommand {
+    /// Write a deterministic example trace.
+    Generate {
+        /// week or sales-day.
+        #[arg(long, value_parser = parse_kind)]
+        kind: TraceKind,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_kind(text: &str) -> Result<TraceKind, String> {
+    TraceKind::from_name(text).ok_or_else(|| format!("unknown kind {text:?} (week or sales-day)"))
+}
+
+fn read(flag: &str, path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
+}
+
+/// The `--config` file: YAML or JSON (JSON is YAML), unknown fields refused.
+fn load_config(path: Option<&Path>) -> Result<(ReplayConfig, Config), String> {
+    let mut config = match path {
+        None => ReplayConfig::default(),
+        Some(path) => serde_norway::from_str(&read("--config", path)?)
+            .map_err(|e| format!("--config {}: {e}", path.display()))?,
+    };
+    let flag = |e: String| match path {
+        Some(path) => format!("--config {}: {e}", path.display()),
+        None => e,
+    };
+    config.validate().map_err(|e| flag(e.to_string()))?;
+    let policy = config.policy.config().map_err(|e| flag(e.to_string()))?;
+    config.guardrails = policy.guardrails;
+    Ok((config, policy))
+}
+
+pub fn run(args: SimulateArgs) -> Result<(), String> {
+    let trace = Trace::parse(&read("--trace", &args.trace)?)
+        .map_err(|e| format!("--trace {}: {e}", args.trace.display()))?;
+    let (replay, config) = load_config(args.config.as_deref())?;
+    let calendar = match &args.calendar {
+        None => None,
+        Some(path) => Some(
+            Calendar::parse(&read("--calendar", path)?)
+                .map_err(|e| format!("--calendar {}: {e}", path.display()))?,
+        ),
+    };
+    let mut policies = all_policies(&trace, &replay, &config, calendar.as_ref());
+
+    // Hidden by indicatif when stderr is not a terminal.
+    let bar = ProgressBar::new((trace.samples().len() * policies.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("simulating {bar:40} {percent:>3}% {eta}")
+            .expect("a valid template"),
+    );
+    let report = compare(&trace, &replay, &mut policies, &mut || bar.inc(1));
+    bar.finish_and_clear();
+
+    if let Some(svg) = &args.plot {
+        let title = format!(
+            "{}: five policies on modelled Aurora Serverless v2",
+            args.trace.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let png = crate::plot::write(svg, &report, &title)?;
+        eprintln!("plot: {} and {}", svg.display(), png.display());
+    }
+    if args.json {
+        crate::print_json(&report);
+    } else {
+        print!("{}", render(&report, calendar.is_some()));
+    }
+    Ok(())
+}
+
+pub fn render(report: &SimReport, with_calendar: bool) -> String {
+    let t = &report.trace;
+    let mut out = format!(
+        "trace: {} → {}, {} samples every {} s, peak {:.1} ACU; ${}/ACU-hour{}\n\n",
+        t.start.format("%Y-%m-%d %H:%MZ"),
+        t.end.format("%Y-%m-%d %H:%MZ"),
+        t.samples,
+        t.step_secs,
+        t.peak_acu,
+        report.price_per_acu_hour,
+        if with_calendar {
+            ""
+        } else {
+            "; no --calendar: the pre-scaler has only the forecast"
+        }
+    );
+    out.push_str(&format!(
+        "{:<14} {:>10} {:>10} {:>14} {:>10} {:>12} {:>8}\n",
+        "policy", "ACU-hours", "cost", "unmet ACU-min", "unmet min", "worst short", "modify"
+    ));
+    for p in &report.policies {
+        out.push_str(&format!(
+            "{:<14} {:>10.1} {:>10} {:>14.1} {:>10.1} {:>12.1} {:>8}\n",
+            p.name,
+            p.acu_hours,
+            format!("${:.2}", p.cost),
+            p.unmet_acu_minutes,
+            p.unmet_minutes,
+            p.worst_shortfall_acu,
+            p.modify_calls
+        ));
+    }
+    out.push_str(&format!("\nnote: {MODEL_NOTE}\n"));
+    out
+}
+
+pub fn trace(command: TraceCommand) -> Result<(), String> {
+    match command {
+        TraceCommand::Generate { kind, seed, out } => {
+            std::fs::write(&out, generate(kind, seed).to_csv())
+                .map_err(|e| format!("--out {}: {e}", out.display()))?;
+            eprintln!(
+                "wrote {} ({} trace, seed {seed})",
+                out.display(),
+                kind.name()
+            );
+            Ok(())
+        }
+    }
+}
