@@ -54,6 +54,9 @@ pub async fn handle(
     now: DateTime<Utc>,
     deps: &Deps,
 ) -> Result<Value> {
+    if function == Function::Provisioner {
+        return crate::service::provisioner::handle(event, now, deps).await;
+    }
     let _ = (&event, now, deps);
     Err(Error::invalid(
         "function",

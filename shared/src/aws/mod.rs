@@ -3,6 +3,7 @@
 
 pub mod cloudwatch;
 pub mod eventbridge;
+pub mod provisioning;
 pub mod rds;
 pub mod recorder;
 
@@ -11,6 +12,7 @@ pub use aws_config::SdkConfig;
 
 pub use cloudwatch::CloudWatchAlarms;
 pub use eventbridge::EventBridgeNotifier;
+pub use provisioning::RdsProvisioning;
 pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
 
@@ -25,6 +27,7 @@ pub struct Aws {
     pub clusters: RdsClusters,
     pub notifier: EventBridgeNotifier,
     pub alarms: CloudWatchAlarms,
+    pub provisioning: RdsProvisioning,
 }
 
 impl Aws {
@@ -50,8 +53,10 @@ impl Aws {
             events = events.interceptor(recorder.clone());
             cloudwatch = cloudwatch.interceptor(recorder.clone());
         }
+        let rds = aws_sdk_rds::Client::from_conf(rds.build());
         Aws {
-            clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
+            provisioning: RdsProvisioning::new(rds.clone()),
+            clusters: RdsClusters::new(rds),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),

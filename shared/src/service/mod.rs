@@ -1,5 +1,6 @@
 //! One module per function: wires a policy to the ports and ends in reconcile.
 
+pub mod provisioner;
 pub mod reconcile;
 
 pub use reconcile::{Reconciled, effective_guardrails, reconcile, reconcile_cluster};
