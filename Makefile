@@ -1,14 +1,17 @@
 # acu-pilot — every target installs what it needs and stops what it starts.
 #   make demo    the main job, end to end, on the local AWS emulator
-#   make test    format check, clippy, unit + property + integration tests (emulator)
+#   make test    format check, clippy, template validation, unit + property + emulator tests
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 AARCH64 := aarch64-unknown-linux-gnu
+FUNCTIONS := provisioner alarm-handler pre-scaler janitor
+VENV_TOOLS := .venv-tools
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
 .PHONY: toolchain
 toolchain: ## the Rust components and the aarch64 target the builds need
@@ -16,16 +19,25 @@ toolchain: ## the Rust components and the aarch64 target the builds need
 	@rustup target list --installed | grep -qx $(AARCH64) || rustup target add $(AARCH64)
 
 .PHONY: emulator
-emulator: ## install the local AWS emulator into .venv-ministack
+emulator: ## install the local AWS emulator (ministack) into .venv-ministack
 	@scripts/install-emulator.sh
+
+$(VENV_TOOLS)/.build-installed: scripts/requirements-build.txt
+	test -x $(VENV_TOOLS)/bin/python || python3 -m venv $(VENV_TOOLS)
+	$(VENV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 .PHONY: lint
 lint: toolchain ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+.PHONY: validate
+validate: ## cfn-lint, checkov and sam validate --lint on template.yaml
+	scripts/validate.sh
+
 .PHONY: test
-test: lint emulator ## everything CI checks: lint, unit, property and emulator tests
+test: lint validate emulator ## everything CI checks: lint, template, unit, property and emulator tests
 	$(CARGO) build --workspace --all-targets
 	scripts/with-emulator.sh $(CARGO) test --workspace --no-fail-fast
 
@@ -34,7 +46,21 @@ demo: toolchain emulator ## the end-to-end demo on the local emulator
 	$(CARGO) build --workspace
 	scripts/with-emulator.sh scripts/demo.sh
 
+.PHONY: build
+build: toolchain $(VENV_TOOLS)/.build-installed ## Lambda bootstraps for arm64 (cargo lambda build --release --arm64)
+	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix --package ,$(FUNCTIONS))
+
+.PHONY: deploy
+deploy: validate toolchain $(VENV_TOOLS)/.build-installed ## sam build + sam deploy (guided the first time)
+	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(VENV_TOOLS)/bin/sam build
+	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(VENV_TOOLS)/bin/sam deploy $(if $(wildcard .aws-sam/deployed-once),,--guided) && touch .aws-sam/deployed-once
+
+.PHONY: invoke-%
+invoke-%: ## run one function in-process where the SDK points (your account, or AWS_ENDPOINT_URL): make invoke-janitor EVENT=file [NOW=rfc3339] [WRITE=1]
+	$(CARGO) build -p acu-pilot-cli
+	target/debug/acu-pilot invoke $* --event $(or $(EVENT),tests/fixtures/scheduled-event.json) $(if $(NOW),--now $(NOW)) $(if $(WRITE),,--dry-run)
+
 .PHONY: clean
 clean: ## remove build output and the project-local virtualenvs
 	$(CARGO) clean
-	rm -rf .venv-ministack .venv-tools .aws-sam
+	rm -rf .venv-ministack .venv-tools .venv-checkov .aws-sam

@@ -11,6 +11,9 @@ use acu_pilot::service::{Reconciled, reconcile};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
+#[allow(dead_code)]
+mod plot;
+
 #[derive(Parser)]
 #[command(
     name = "acu-pilot",
@@ -91,6 +94,7 @@ fn parse_function(text: &str) -> Result<Function, String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     acu_pilot::telemetry::init_cli(cli.verbose);
+    acu_pilot::emf::redirect_to_stderr();
     let recorder = CallRecorder::default();
     let result = run(cli.command, &recorder).await;
     if cli.api_calls {

@@ -21,9 +21,25 @@ pub fn format_emf(function: &str, metrics: &[(&str, f64)], now_ms: i64) -> Strin
     format_line(&[("Function", function)], &metrics, &[], now_ms)
 }
 
+static TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends every later EMF line to stderr: the CLI's stdout carries only the handler's JSON
+/// result (`acu-pilot invoke … | jq`), while Lambda needs the lines on stdout.
+pub fn redirect_to_stderr() {
+    TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn print_line(line: String) {
+    if TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
 /// Prints [`format_emf`]'s line to stdout, where Lambda sends it to CloudWatch Logs.
 pub fn emit(function: &str, metrics: &[(&str, f64)], now_ms: i64) {
-    println!("{}", format_emf(function, metrics, now_ms));
+    print_line(format_emf(function, metrics, now_ms));
 }
 
 /// A cluster's range after reconcile (`MinCapacity`, `MaxCapacity`, in ACU), under the
@@ -51,7 +67,7 @@ pub fn format_emf_range(
 
 /// Prints [`format_emf_range`]'s line to stdout.
 pub fn emit_range(function: &str, cluster: &str, range: CapacityRange, now_ms: i64) {
-    println!("{}", format_emf_range(function, cluster, range, now_ms));
+    print_line(format_emf_range(function, cluster, range, now_ms));
 }
 
 fn format_line(

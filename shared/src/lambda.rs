@@ -54,14 +54,24 @@ pub async fn handle(
     now: DateTime<Utc>,
     deps: &Deps,
 ) -> Result<Value> {
-    if function == Function::Provisioner {
-        return crate::service::provisioner::handle(event, now, deps).await;
+    match function {
+        // Boxed: each service's future is large, and nesting them all in the runtime's
+        // future overflows the compiler's layout depth.
+        Function::AlarmHandler => {
+            Box::pin(crate::service::alarm_handler::handle(event, now, deps)).await
+        }
+        Function::Janitor => Box::pin(crate::service::janitor::handle(event, now, deps)).await,
+        Function::Provisioner => {
+            Box::pin(crate::service::provisioner::handle(event, now, deps)).await
+        }
+        _ => {
+            let _ = (&event, now, deps);
+            Err(Error::invalid(
+                "function",
+                format!("{} has no handler in this build", function.name()),
+            ))
+        }
     }
-    let _ = (&event, now, deps);
-    Err(Error::invalid(
-        "function",
-        format!("{} has no handler in this build", function.name()),
-    ))
 }
 
 /// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming

@@ -18,6 +18,7 @@ pub mod layers;
 pub mod policy;
 pub mod ports;
 pub mod service;
+pub mod sim;
 pub mod telemetry;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};

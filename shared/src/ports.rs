@@ -142,6 +142,15 @@ pub trait Alarms: Send + Sync {
     fn delete(&self, names: &[String]) -> impl Future<Output = Result<()>> + Send;
 }
 
+// ---- janitor ---------------------------------------------------------------------------
+
+/// Which clusters exist at all, managed or not: an acu-pilot alarm is an orphan only when
+/// its cluster is in no listing, never because the cluster lost its managed tag.
+pub trait ClusterIds: Send + Sync {
+    /// Every DB cluster identifier in the account and region (one paginated listing).
+    fn list_ids(&self) -> impl Future<Output = Result<std::collections::BTreeSet<String>>> + Send;
+}
+
 // ---------------------------------------------------------------------------------------
 // Provisioning: what the provisioner needs beyond `Clusters` to stand up, onboard and
 // tear down a cluster. The specs are built by `policy::provision`; the adapter only

@@ -223,3 +223,53 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// An alarm fixture from `tests/fixtures/`, with the cluster id `shop-db` rewritten to `id`
+/// (alarm names, dimensions and tags alike).
+pub fn fixture(name: &str, id: &str) -> serde_json::Value {
+    let path = repo_root().join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text.replace("shop-db", id)).expect("fixture JSON")
+}
+
+/// The recipe's two alarms, exactly: High-ACU `ServerlessDatabaseCapacity > 12` over 2 × 300 s,
+/// Low-ACU `< 1` over 4 × 900 s.
+pub async fn recipe_alarms(id: &str) {
+    let cw = cloudwatch().await;
+    for (name, comparison, threshold, period, periods) in [
+        (
+            format!("Aurora-{id}-High-ACU"),
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            12.0,
+            300,
+            2,
+        ),
+        (
+            format!("Aurora-{id}-Low-ACU"),
+            aws_sdk_cloudwatch::types::ComparisonOperator::LessThanThreshold,
+            1.0,
+            900,
+            4,
+        ),
+    ] {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/RDS")
+            .metric_name("ServerlessDatabaseCapacity")
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("DBClusterIdentifier")
+                    .value(id)
+                    .build(),
+            )
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(period)
+            .evaluation_periods(periods)
+            .threshold(threshold)
+            .comparison_operator(comparison)
+            .send()
+            .await
+            .expect("put recipe alarm");
+    }
+}

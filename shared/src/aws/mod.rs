@@ -2,10 +2,14 @@
 //! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
 
 pub mod cloudwatch;
+pub mod cluster_ids;
 pub mod eventbridge;
 pub mod provisioning;
 pub mod rds;
 pub mod recorder;
+
+#[cfg(test)]
+mod mock_tests;
 
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;

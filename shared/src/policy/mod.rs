@@ -2,5 +2,6 @@
 //! the very same functions.
 
 pub mod alarm;
+pub mod janitor;
 pub mod prescale;
 pub mod provision;

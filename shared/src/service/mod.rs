@@ -1,5 +1,8 @@
 //! One module per function: wires a policy to the ports and ends in reconcile.
 
+pub mod alarm_handler;
+pub mod alarm_thresholds;
+pub mod janitor;
 pub mod provisioner;
 pub mod reconcile;
 

@@ -712,3 +712,25 @@ where
     };
     continue_provisioning(ports, &job, &target, seen, now, "resume").await
 }
+
+/// The janitor's TTL clean-up goes through the same teardown (with a final snapshot).
+/// A teardown still under way is not an error: the next sweep continues it.
+impl<P, C, A, N> crate::service::janitor::Decommissioner for Provisioner<'_, P, C, A, N>
+where
+    P: Provisioning,
+    C: Clusters,
+    A: Alarms,
+    N: Notifier,
+{
+    async fn decommission(
+        &self,
+        cluster: &crate::ports::Cluster,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let request = DecommissionRequest {
+            cluster_id: cluster.id.clone(),
+            skip_final_snapshot: false,
+        };
+        decommission(self, &request, now).await.map(|_| ())
+    }
+}

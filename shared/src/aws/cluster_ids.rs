@@ -1,0 +1,25 @@
+//! [`ClusterIds`] over DescribeDBClusters, unfiltered: the janitor's proof that a cluster exists.
+
+use std::collections::BTreeSet;
+
+use crate::aws::RdsClusters;
+use crate::error::{Error, Result};
+use crate::ports::ClusterIds;
+
+impl ClusterIds for RdsClusters {
+    async fn list_ids(&self) -> Result<BTreeSet<String>> {
+        let all = self
+            .client()
+            .describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("DescribeDBClusters", e))?;
+        Ok(all
+            .iter()
+            .filter_map(|c| c.db_cluster_identifier().map(str::to_owned))
+            .collect())
+    }
+}

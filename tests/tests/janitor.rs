@@ -1,0 +1,468 @@
+//! Janitor acceptance on the emulator. Tests share one emulator and the janitor sees every
+//! managed cluster in it, so each sweep here is scoped to the test's own clusters (the
+//! event's `clusters`), and assertions read only those clusters' entries.
+
+use std::sync::{Arc, Mutex};
+
+use acu_pilot::aws::{Aws, CallRecorder};
+use acu_pilot::config::Config;
+use acu_pilot::error::Result;
+use acu_pilot::lambda::{Deps, Function};
+use acu_pilot::ports::Cluster;
+use acu_pilot::service::janitor::{
+    ClusterReport, DecommissionNotWired, Decommissioner, Scope, Summary, sweep,
+};
+use acu_pilot_tests::*;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use chrono::{DateTime, Utc};
+
+const NOW: &str = "2026-11-25T19:00:00Z";
+const EARLIER: &str = "2026-11-25T18:00:00Z";
+const LATER: &str = "2026-11-25T21:00:00Z";
+
+fn managed(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut tags = vec![
+        ("acu-pilot:managed", "true".to_owned()),
+        ("acu-pilot:baseline", "min=0.5 max=16".to_owned()),
+    ];
+    tags.extend(extra.iter().cloned());
+    tags
+}
+
+async fn cluster(prefix: &str, min: f64, max: f64, extra: &[(&'static str, String)]) -> String {
+    let id = unique_id(prefix);
+    let tags = managed(extra);
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    create_cluster(&id, min, max, &tags).await;
+    id
+}
+
+fn scope(ids: &[&str]) -> Scope {
+    Scope {
+        clusters: Some(ids.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn enforcing() -> Config {
+    let mut config = Config::default();
+    config.janitor.enforce = true;
+    config
+}
+
+async fn run(
+    aws: &Aws,
+    config: &Config,
+    ids: &[&str],
+    decommissioner: &impl Decommissioner,
+) -> Summary {
+    sweep(
+        &aws.clusters,
+        &aws.alarms,
+        &aws.notifier,
+        decommissioner,
+        config,
+        &scope(ids),
+        at(NOW),
+    )
+    .await
+    .expect("sweep")
+}
+
+fn entry<'a>(summary: &'a Summary, id: &str) -> Option<&'a ClusterReport> {
+    summary.clusters.iter().find(|c| c.cluster == id)
+}
+
+/// Writes to the fleet: every write call except PutEvents (each sweep publishes one
+/// `Janitor Sweep` event, and a drifted cluster one `Drift Detected` per sweep).
+fn fleet_writes(calls: &CallRecorder) -> Vec<String> {
+    calls
+        .writes()
+        .into_iter()
+        .filter(|op| op != "PutEvents")
+        .collect()
+}
+
+async fn put_alarm(name: &str, threshold: f64, tags: &[(&str, &str)]) {
+    cloudwatch()
+        .await
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/RDS")
+        .metric_name("ServerlessDatabaseCapacity")
+        .dimensions(
+            Dimension::builder()
+                .name("DBClusterIdentifier")
+                .value(name)
+                .build(),
+        )
+        .statistic(Statistic::Average)
+        .period(60)
+        .evaluation_periods(3)
+        .threshold(threshold)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("put alarm");
+}
+
+/// (threshold, tags) of an alarm, or None when it is gone.
+async fn alarm(name: &str) -> Option<(f64, std::collections::BTreeMap<String, String>)> {
+    let cw = cloudwatch().await;
+    let out = cw
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .expect("describe alarms");
+    let a = out.metric_alarms().first()?;
+    let tags = cw
+        .list_tags_for_resource()
+        .resource_arn(a.alarm_arn().unwrap())
+        .send()
+        .await
+        .expect("alarm tags");
+    Some((
+        a.threshold().unwrap_or_default(),
+        tags.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+#[tokio::test]
+async fn an_expired_boost_is_removed_the_range_restored_and_the_threshold_put_back() {
+    let boost = format!("max=24 until={EARLIER} by=alarm:high");
+    let id = cluster("jan-expiry", 0.5, 24.0, &[("acu-pilot:boost", boost)]).await;
+    let high = format!("acu-pilot-{id}-high");
+    put_alarm(
+        &high,
+        18.0,
+        &[
+            ("acu-pilot:cluster", &id),
+            ("acu-pilot:role", "high"),
+            ("acu-pilot:original-threshold", "12"),
+        ],
+    )
+    .await;
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+
+    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let mine = entry(&summary, &id).expect("reported");
+    assert_eq!(
+        mine.expired_layers,
+        vec![acu_pilot::layers::LayerKind::Boost]
+    );
+    assert!(mine.changed && !mine.drift, "{mine:?}");
+    assert_eq!(mine.thresholds_restored, vec![high.clone()]);
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+    assert!(!cluster_tags(&id).await.contains_key("acu-pilot:boost"));
+    let (threshold, tags) = alarm(&high).await.expect("alarm kept");
+    assert_eq!(threshold, 12.0);
+    assert!(!tags.contains_key("acu-pilot:original-threshold"));
+    assert_eq!(tags.get("acu-pilot:role").map(String::as_str), Some("high"));
+    assert_eq!(calls.count("RemoveTagsFromResource"), 1);
+    assert_eq!(calls.count("ModifyDBCluster"), 1);
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_left_alone_by_default() {
+    let id = cluster("jan-drift", 2.0, 32.0, &[]).await;
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let mine = entry(&summary, &id).expect("reported");
+    assert!(mine.drift && !mine.changed, "{mine:?}");
+    assert_eq!(mine.live.unwrap().to_string(), "2–32 ACU");
+    assert_eq!(mine.desired.unwrap().to_string(), "0.5–16 ACU");
+    assert_eq!(summary.drifted, 1);
+    assert!(fleet_writes(&calls).is_empty(), "{:?}", calls.writes());
+    let events: Vec<String> = calls
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "PutEvents")
+        .map(|c| c.body)
+        .collect();
+    assert!(
+        events.iter().any(|b| b.contains("Drift Detected")),
+        "{events:?}"
+    );
+    assert_eq!(live_range(&id).await, (2.0, 32.0));
+}
+
+#[tokio::test]
+async fn drift_is_put_back_in_enforce_mode() {
+    let id = cluster("jan-enforce", 2.0, 32.0, &[]).await;
+    let config = enforcing();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let mine = entry(&summary, &id).expect("reported");
+    assert!(mine.drift && mine.changed, "{mine:?}");
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+}
+
+#[tokio::test]
+async fn a_cluster_inside_an_active_prescale_window_is_not_drift() {
+    let prescale = format!("min=8 until={LATER} by=calendar:sale");
+    let id = cluster(
+        "jan-prescale",
+        8.0,
+        16.0,
+        &[("acu-pilot:prescale", prescale)],
+    )
+    .await;
+    let config = enforcing();
+    let (aws, calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    assert_eq!(summary.clusters_seen, 1);
+    assert!(entry(&summary, &id).is_none(), "{:?}", summary.clusters);
+    assert_eq!(summary.drifted, 0);
+    assert!(fleet_writes(&calls).is_empty(), "{:?}", calls.writes());
+    assert_eq!(live_range(&id).await, (8.0, 16.0));
+}
+
+#[tokio::test]
+async fn an_orphan_alarm_is_deleted_and_live_or_untagged_alarms_are_kept() {
+    let id = cluster("jan-alarms", 0.5, 16.0, &[]).await;
+    let gone = unique_id("jan-gone-cluster");
+    let live_alarm = format!("acu-pilot-{id}-high");
+    let orphan = format!("acu-pilot-{gone}-high");
+    let untagged = format!("Aurora-{gone}-untagged");
+    put_alarm(&live_alarm, 12.0, &[("acu-pilot:cluster", &id)]).await;
+    put_alarm(&orphan, 12.0, &[("acu-pilot:cluster", &gone)]).await;
+    put_alarm(&untagged, 12.0, &[("team", "db")]).await;
+
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id, &gone], &DecommissionNotWired).await;
+    assert_eq!(summary.deleted_alarms, vec![orphan.clone()]);
+    assert_eq!(summary.alarms_deleted, 1);
+    assert!(alarm(&orphan).await.is_none());
+    assert!(alarm(&live_alarm).await.is_some());
+    assert!(alarm(&untagged).await.is_some());
+}
+
+#[tokio::test]
+async fn a_malformed_and_a_stopped_cluster_do_not_stop_the_others() {
+    let malformed = cluster(
+        "jan-malformed",
+        0.5,
+        16.0,
+        &[("acu-pilot:boost", "max=lots until=soon by=x".to_owned())],
+    )
+    .await;
+    let boost = format!("max=24 until={EARLIER} by=alarm:high");
+    let stopped = cluster(
+        "jan-stopped",
+        0.5,
+        24.0,
+        &[("acu-pilot:boost", boost.clone())],
+    )
+    .await;
+    rds()
+        .await
+        .stop_db_cluster()
+        .db_cluster_identifier(&stopped)
+        .send()
+        .await
+        .unwrap();
+    let healthy = cluster("jan-healthy", 0.5, 24.0, &[("acu-pilot:boost", boost)]).await;
+
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let summary = run(
+        &aws,
+        &config,
+        &[&malformed, &stopped, &healthy],
+        &DecommissionNotWired,
+    )
+    .await;
+    assert_eq!(summary.clusters_seen, 3);
+    let code = |id: &str| {
+        summary
+            .errors
+            .iter()
+            .find(|e| e.cluster == id)
+            .map(|e| e.code.clone())
+    };
+    assert_eq!(code(&malformed).as_deref(), Some("MalformedTag"));
+    assert_eq!(code(&stopped).as_deref(), Some("ClusterNotAvailable"));
+    assert_eq!(summary.errors.len(), 2, "{:?}", summary.errors);
+    assert!(entry(&summary, &healthy).unwrap().changed);
+    assert_eq!(live_range(&healthy).await, (0.5, 16.0));
+    // Both are left exactly as they were.
+    assert_eq!(live_range(&stopped).await, (0.5, 24.0));
+    assert!(cluster_tags(&stopped).await.contains_key("acu-pilot:boost"));
+    assert_eq!(
+        cluster_tags(&malformed).await["acu-pilot:boost"],
+        "max=lots until=soon by=x"
+    );
+}
+
+#[tokio::test]
+async fn a_second_sweep_right_after_writes_nothing() {
+    let boost = format!("max=24 until={EARLIER} by=alarm:high");
+    let expired = cluster("jan-idem-expired", 0.5, 24.0, &[("acu-pilot:boost", boost)]).await;
+    let drifted = cluster("jan-idem-drift", 2.0, 32.0, &[]).await;
+    let in_sync = cluster("jan-idem-sync", 0.5, 16.0, &[]).await;
+    let ids = [expired.as_str(), drifted.as_str(), in_sync.as_str()];
+    for config in [Config::default(), enforcing()] {
+        let (aws, calls) = recorded_aws(&config).await;
+        run(&aws, &config, &ids, &DecommissionNotWired).await;
+        calls.clear();
+        let second = run(&aws, &config, &ids, &DecommissionNotWired).await;
+        assert!(fleet_writes(&calls).is_empty(), "{:?}", calls.writes());
+        assert_eq!(second.changed + second.expired_layers, 0, "{second:?}");
+        assert!(second.errors.is_empty(), "{:?}", second.errors);
+    }
+    // Report mode left the drift for enforce mode to fix; now all three are in sync.
+    assert_eq!(live_range(&drifted).await, (0.5, 16.0));
+}
+
+/// Records which clusters it was asked to decommission.
+#[derive(Default, Clone)]
+struct Recording(Arc<Mutex<Vec<String>>>);
+
+impl Decommissioner for Recording {
+    async fn decommission(&self, cluster: &Cluster, _now: DateTime<Utc>) -> Result<()> {
+        self.0.lock().unwrap().push(cluster.id.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn only_a_cluster_past_its_ttl_is_handed_to_decommission() {
+    let expired = cluster(
+        "jan-ttl-past",
+        0.5,
+        16.0,
+        &[("acu-pilot:ttl", EARLIER.into())],
+    )
+    .await;
+    let ahead = cluster(
+        "jan-ttl-ahead",
+        0.5,
+        16.0,
+        &[("acu-pilot:ttl", LATER.into())],
+    )
+    .await;
+    let none = cluster("jan-ttl-none", 0.5, 16.0, &[]).await;
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let decommissioner = Recording::default();
+    let summary = run(&aws, &config, &[&expired, &ahead, &none], &decommissioner).await;
+    assert_eq!(*decommissioner.0.lock().unwrap(), vec![expired.clone()]);
+    assert_eq!(summary.decommissioned, 1);
+    assert!(entry(&summary, &expired).unwrap().decommissioned);
+
+    // Without the provisioner wired in, the cluster is reported, not deleted.
+    let summary = run(&aws, &config, &[&expired], &DecommissionNotWired).await;
+    assert_eq!(summary.errors[0].code, "DecommissionUnavailable");
+    assert_eq!(summary.decommissioned, 0);
+}
+
+#[tokio::test]
+#[ignore = "needs provisioner::decommission wired into service::janitor::handle"]
+async fn a_ttl_expired_cluster_is_decommissioned_with_a_final_snapshot() {
+    let expired = cluster(
+        "jan-ttl-final",
+        0.5,
+        16.0,
+        &[("acu-pilot:ttl", EARLIER.into())],
+    )
+    .await;
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let deps = Deps { config, aws };
+    let event = serde_json::json!({ "clusters": [expired] });
+    let out = acu_pilot::lambda::handle(Function::Janitor, event, at(NOW), &deps)
+        .await
+        .unwrap();
+    assert_eq!(out["decommissioned"], 1, "{out}");
+    let delete = calls
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "DeleteDBCluster")
+        .expect("DeleteDBCluster sent");
+    assert!(
+        delete.body.contains("FinalDBSnapshotIdentifier"),
+        "{}",
+        delete.body
+    );
+}
+
+#[tokio::test]
+async fn the_lambda_entry_point_sweeps_with_a_scoped_event() {
+    let id = cluster("jan-lambda", 2.0, 32.0, &[]).await;
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let deps = Deps { config, aws };
+    let event = serde_json::json!({ "detail": { "clusters": [id] } });
+    let out = acu_pilot::lambda::handle(Function::Janitor, event, at(NOW), &deps)
+        .await
+        .unwrap();
+    for key in [
+        "clusters_seen",
+        "changed",
+        "drifted",
+        "expired_layers",
+        "alarms_deleted",
+        "decommissioned",
+        "errors",
+    ] {
+        assert!(out.get(key).is_some(), "{key} missing from {out}");
+    }
+    assert_eq!(out["clusters_seen"], 1);
+    assert_eq!(out["drifted"], 1);
+    assert_eq!(out["clusters"][0]["cluster"], id.as_str());
+
+    let bad = serde_json::json!({ "clusters": "all" });
+    let err = acu_pilot::lambda::handle(Function::Janitor, bad, at(NOW), &deps)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("clusters"), "{err}");
+}
+
+#[tokio::test]
+async fn the_cli_invokes_the_janitor_on_an_event_file() {
+    let id = cluster("jan-cli", 2.0, 32.0, &[]).await;
+    let dir = std::env::temp_dir().join(unique_id("jan-cli-event"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("event.json");
+    std::fs::write(&file, serde_json::json!({ "clusters": [id] }).to_string()).unwrap();
+    let (ok, out, err) = cli(&[
+        "invoke",
+        "janitor",
+        "--event",
+        file.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert!(ok, "{err}");
+    // The EMF metric line goes to stdout too (that is where Lambda ships it): the
+    // summary is the last JSON document.
+    let json: serde_json::Value = serde_json::Deserializer::from_str(&out)
+        .into_iter::<serde_json::Value>()
+        .filter_map(|v| v.ok())
+        .last()
+        .expect("a JSON summary");
+    assert_eq!(json["drifted"], 1, "{json}");
+    assert_eq!(json["clusters"][0]["verdict"], "drift");
+    assert_eq!(
+        live_range(&id).await,
+        (2.0, 32.0),
+        "report mode writes nothing"
+    );
+}
