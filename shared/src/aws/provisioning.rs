@@ -391,3 +391,61 @@ impl Provisioning for RdsProvisioning {
         }
     }
 }
+
+/// Error paths the emulator cannot produce, on the real SDK client.
+#[cfg(test)]
+mod tests {
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn rds_error(code: &str) -> String {
+        format!(
+            r#"<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code}</Message></Error><RequestId>1</RequestId></ErrorResponse>"#
+        )
+    }
+
+    #[tokio::test]
+    async fn gone_is_not_an_error_for_reads_and_deletes() {
+        let describe = mock!(aws_sdk_rds::Client::describe_db_clusters)
+            .sequence()
+            .http_status(404, Some(rds_error("DBClusterNotFoundFault")))
+            .build();
+        let delete = mock!(aws_sdk_rds::Client::delete_db_instance)
+            .sequence()
+            .http_status(404, Some(rds_error("DBInstanceNotFound")))
+            .build();
+        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&describe, &delete]);
+        let rds = RdsProvisioning::new(client);
+        assert_eq!(rds.cluster("shop-db").await.unwrap(), None);
+        rds.delete_instance("shop-db-reader").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_parameter_group_in_use_keeps_its_code_and_a_busy_cluster_is_retryable() {
+        let delete = mock!(aws_sdk_rds::Client::delete_db_cluster_parameter_group)
+            .sequence()
+            .http_status(400, Some(rds_error("InvalidDBParameterGroupState")))
+            .build();
+        let create = mock!(aws_sdk_rds::Client::create_db_instance)
+            .sequence()
+            .http_status(400, Some(rds_error("InvalidDBClusterStateFault")))
+            .build();
+        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, &[&delete, &create]);
+        let rds = RdsProvisioning::new(client);
+        let err = rds.delete_parameter_group("shop-params").await.unwrap_err();
+        // The service keeps a group another cluster still uses, by this code.
+        assert_eq!(err.aws_code(), Some("InvalidDBParameterGroupState"));
+        let spec = InstanceSpec {
+            id: "shop-db-writer".into(),
+            cluster_id: "shop-db".into(),
+            engine: "aurora-mysql".into(),
+            instance_class: "db.serverless".into(),
+            promotion_tier: 1,
+            performance_insights_days: 7,
+            tags: vec![("acu-pilot:managed".into(), "true".into())],
+        };
+        let err = rds.create_instance(&spec).await.unwrap_err();
+        assert!(err.is_retryable(), "{err:?}");
+    }
+}
