@@ -21,6 +21,7 @@ pub struct Config {
     pub boost: BoostConfig,
     pub prescale: PrescaleConfig,
     pub janitor: JanitorConfig,
+    pub provisioner: ProvisionerConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -78,6 +79,15 @@ pub struct JanitorConfig {
     pub enforce: bool,
     /// `ACU_PILOT_CONCURRENCY`: clusters handled at once (default 8).
     pub concurrency: usize,
+}
+
+/// Defaults for provisioning requests that leave the network settings out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProvisionerConfig {
+    /// `ACU_PILOT_SUBNET_GROUP`: the DB subnet group of new clusters.
+    pub subnet_group: Option<String>,
+    /// `ACU_PILOT_SECURITY_GROUP_IDS`: comma-separated VPC security group ids.
+    pub security_group_ids: Vec<String>,
 }
 
 impl Default for Config {
@@ -155,6 +165,25 @@ impl Config {
             enforce: env.flag("ACU_PILOT_ENFORCE", false)?,
             concurrency: concurrency as usize,
         };
+        let security_group_ids: Vec<String> = env
+            .text("ACU_PILOT_SECURITY_GROUP_IDS")
+            .map(|ids| {
+                ids.split(',')
+                    .map(|id| id.trim().to_owned())
+                    .filter(|id| !id.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = security_group_ids.iter().find(|id| !id.starts_with("sg-")) {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_SECURITY_GROUP_IDS".into(),
+                message: format!("{bad:?} is not a security group id (sg-…)"),
+            });
+        }
+        let provisioner = ProvisionerConfig {
+            subnet_group: env.text("ACU_PILOT_SUBNET_GROUP"),
+            security_group_ids,
+        };
         Ok(Config {
             guardrails,
             dry_run: env.flag("ACU_PILOT_DRY_RUN", false)?,
@@ -164,6 +193,7 @@ impl Config {
             boost,
             prescale,
             janitor,
+            provisioner,
         })
     }
 }
@@ -374,6 +404,24 @@ mod tests {
         assert_eq!(
             c.prescale.forecast_selector,
             Some(("team".to_owned(), "shop".to_owned()))
+        );
+    }
+
+    #[test]
+    fn provisioning_network_defaults_are_optional_and_checked() {
+        let c = Config::default();
+        assert_eq!(c.provisioner, ProvisionerConfig::default());
+        let c = config(&[
+            ("ACU_PILOT_SUBNET_GROUP", "db-subnets"),
+            ("ACU_PILOT_SECURITY_GROUP_IDS", "sg-1, sg-2,"),
+        ])
+        .unwrap();
+        assert_eq!(c.provisioner.subnet_group.as_deref(), Some("db-subnets"));
+        assert_eq!(c.provisioner.security_group_ids, vec!["sg-1", "sg-2"]);
+        let err = config(&[("ACU_PILOT_SECURITY_GROUP_IDS", "sg-1,web")]).unwrap_err();
+        assert!(
+            err.to_string().contains("ACU_PILOT_SECURITY_GROUP_IDS"),
+            "{err}"
         );
     }
 

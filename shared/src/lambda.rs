@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The four functions of the application.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -62,12 +62,8 @@ pub async fn handle(
         }
         Function::Janitor => Box::pin(crate::service::janitor::handle(event, now, deps)).await,
         Function::PreScaler => Box::pin(crate::service::prescaler::handle(event, now, deps)).await,
-        _ => {
-            let _ = (&event, now, deps);
-            Err(Error::invalid(
-                "function",
-                format!("{} has no handler in this build", function.name()),
-            ))
+        Function::Provisioner => {
+            Box::pin(crate::service::provisioner::handle(event, now, deps)).await
         }
     }
 }

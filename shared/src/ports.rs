@@ -185,3 +185,151 @@ pub trait ClusterIds: Send + Sync {
     /// Every DB cluster identifier in the account and region (one paginated listing).
     fn list_ids(&self) -> impl Future<Output = Result<std::collections::BTreeSet<String>>> + Send;
 }
+
+// ---------------------------------------------------------------------------------------
+// Provisioning: what the provisioner needs beyond `Clusters` to stand up, onboard and
+// tear down a cluster. The specs are built by `policy::provision`; the adapter only
+// translates them into RDS calls.
+// ---------------------------------------------------------------------------------------
+
+/// A cluster as the provisioner sees it: the reconcile view plus what creation and
+/// teardown need (endpoints, parameter group, deletion protection, the writer).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterDetails {
+    pub cluster: Cluster,
+    pub endpoint: Option<String>,
+    pub reader_endpoint: Option<String>,
+    pub parameter_group: Option<String>,
+    pub deletion_protection: bool,
+    /// The member RDS reports as the writer.
+    pub writer: Option<String>,
+}
+
+/// One DB instance of a cluster.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Instance {
+    pub id: String,
+    pub cluster_id: Option<String>,
+    pub status: String,
+    pub instance_class: String,
+    pub promotion_tier: Option<i32>,
+    pub performance_insights: bool,
+    pub performance_insights_days: Option<i32>,
+}
+
+/// A DB cluster parameter group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParameterGroup {
+    pub name: String,
+    pub family: String,
+    pub description: String,
+    pub arn: String,
+}
+
+/// What DescribeDBEngineVersions says about Serverless v2 for one version
+/// (`ServerlessV2FeaturesSupport`); absent where the endpoint does not say.
+#[derive(Copy, Clone, Debug, PartialEq, Serialize)]
+pub struct EngineLimits {
+    pub min_capacity: f64,
+    pub max_capacity: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParameterGroupSpec {
+    pub name: String,
+    pub family: String,
+    pub description: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Everything CreateDBCluster is sent. There is deliberately no password field: the
+/// master password is always RDS-managed (`ManageMasterUserPassword`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClusterSpec {
+    pub id: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub master_username: String,
+    pub range: CapacityRange,
+    pub db_subnet_group: String,
+    pub security_group_ids: Vec<String>,
+    pub backup_retention_days: i32,
+    pub log_exports: Vec<String>,
+    pub deletion_protection: bool,
+    pub parameter_group: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstanceSpec {
+    pub id: String,
+    pub cluster_id: String,
+    pub engine: String,
+    pub instance_class: String,
+    pub promotion_tier: i32,
+    pub performance_insights_days: i32,
+    pub tags: Vec<(String, String)>,
+}
+
+/// RDS calls for creating and deleting clusters, instances and parameter groups.
+pub trait Provisioning: Send + Sync {
+    /// DescribeDBEngineVersions; `Ok(None)` when the endpoint gives no Serverless v2 limits.
+    fn engine_limits(
+        &self,
+        engine: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<Option<EngineLimits>>> + Send;
+
+    /// DescribeDBClusters for one id; `None` when there is no such cluster.
+    fn cluster(&self, id: &str) -> impl Future<Output = Result<Option<ClusterDetails>>> + Send;
+
+    /// DescribeDBInstances filtered on the cluster (all pages).
+    fn instances(&self, cluster_id: &str) -> impl Future<Output = Result<Vec<Instance>>> + Send;
+
+    /// DescribeDBInstances for one id; `None` when there is no such instance.
+    fn instance(&self, id: &str) -> impl Future<Output = Result<Option<Instance>>> + Send;
+
+    /// DescribeDBClusterParameterGroups for one name; `None` when there is none.
+    fn parameter_group(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ParameterGroup>>> + Send;
+
+    /// Every cluster parameter group (all pages).
+    fn parameter_groups(&self) -> impl Future<Output = Result<Vec<ParameterGroup>>> + Send;
+
+    /// ListTagsForResource on any RDS ARN.
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<BTreeMap<String, String>>> + Send;
+
+    /// CreateDBClusterParameterGroup, tagged in the same call.
+    fn create_parameter_group(
+        &self,
+        spec: &ParameterGroupSpec,
+    ) -> impl Future<Output = Result<ParameterGroup>> + Send;
+
+    /// CreateDBCluster, tagged in the same call.
+    fn create_cluster(
+        &self,
+        spec: &ClusterSpec,
+    ) -> impl Future<Output = Result<ClusterDetails>> + Send;
+
+    /// CreateDBInstance, tagged in the same call.
+    fn create_instance(&self, spec: &InstanceSpec)
+    -> impl Future<Output = Result<Instance>> + Send;
+
+    /// DeleteDBInstance.
+    fn delete_instance(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// ModifyDBCluster with only `DeletionProtection=false`.
+    fn disable_deletion_protection(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// DeleteDBCluster, with a final snapshot of that name, or none (`SkipFinalSnapshot`).
+    fn delete_cluster(
+        &self,
+        id: &str,
+        final_snapshot: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// DeleteDBClusterParameterGroup.
+    fn delete_parameter_group(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+}

@@ -374,7 +374,6 @@ async fn only_a_cluster_past_its_ttl_is_handed_to_decommission() {
 }
 
 #[tokio::test]
-#[ignore = "needs provisioner::decommission wired into service::janitor::handle"]
 async fn a_ttl_expired_cluster_is_decommissioned_with_a_final_snapshot() {
     let expired = cluster(
         "jan-ttl-final",

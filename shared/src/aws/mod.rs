@@ -6,6 +6,7 @@ pub mod cloudwatch;
 pub mod cloudwatch_metrics;
 pub mod cluster_ids;
 pub mod eventbridge;
+pub mod provisioning;
 pub mod rds;
 pub mod recorder;
 
@@ -19,6 +20,7 @@ pub use calendar_source::ConfiguredCalendar;
 pub use cloudwatch::CloudWatchAlarms;
 pub use cloudwatch_metrics::CloudWatchMetrics;
 pub use eventbridge::EventBridgeNotifier;
+pub use provisioning::RdsProvisioning;
 pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
 
@@ -35,6 +37,7 @@ pub struct Aws {
     pub alarms: CloudWatchAlarms,
     pub metrics: CloudWatchMetrics,
     pub calendar: ConfiguredCalendar,
+    pub provisioning: RdsProvisioning,
 }
 
 impl Aws {
@@ -64,8 +67,10 @@ impl Aws {
         }
         // One CloudWatch client, shared: the alarms and the metric history use the same API.
         let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build());
+        let rds = aws_sdk_rds::Client::from_conf(rds.build());
         Aws {
-            clusters: RdsClusters::new(aws_sdk_rds::Client::from_conf(rds.build())),
+            provisioning: RdsProvisioning::new(rds.clone()),
+            clusters: RdsClusters::new(rds),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),

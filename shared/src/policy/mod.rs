@@ -4,3 +4,4 @@
 pub mod alarm;
 pub mod janitor;
 pub mod prescale;
+pub mod provision;

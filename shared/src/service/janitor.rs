@@ -158,15 +158,16 @@ pub struct Summary {
     pub deleted_alarms: Vec<String>,
 }
 
-/// The Lambda / CLI entry point; decommissions go through `DecommissionNotWired` until the
-/// provisioner's decommission is merged.
+/// The Lambda / CLI entry point; expired clusters go through the provisioner's teardown.
 pub async fn handle(event: Value, now: DateTime<Utc>, deps: &Deps) -> Result<Value> {
     let scope = Scope::from_event(&event)?;
+    let decommissioner =
+        crate::service::provisioner::Provisioner::from_aws(&deps.aws, deps.config.dry_run);
     let summary = sweep(
         &deps.aws.clusters,
         &deps.aws.alarms,
         &deps.aws.notifier,
-        &DecommissionNotWired,
+        &decommissioner,
         &deps.config,
         &scope,
         now,

@@ -4,6 +4,7 @@ pub mod alarm_handler;
 pub mod alarm_thresholds;
 pub mod janitor;
 pub mod prescaler;
+pub mod provisioner;
 pub mod reconcile;
 
 pub use reconcile::{Reconciled, effective_guardrails, reconcile, reconcile_cluster};
