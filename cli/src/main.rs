@@ -247,6 +247,8 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
             let deps = deps(false, recorder).await?;
             let plan = plan::build(
                 &deps.aws.clusters,
+                &deps.aws.metrics,
+                &deps.aws.calendar,
                 &deps.config,
                 cluster.as_deref(),
                 when.now(),

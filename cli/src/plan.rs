@@ -1,12 +1,15 @@
 //! `acu-pilot plan`: what the autopilot would do to each managed cluster, read-only.
 //!
-//! Reads clusters (DescribeDBClusters) and the calendar file; computes the desired range
-//! with reconcile's pure half. It never writes.
+//! Reads clusters (DescribeDBClusters), the calendar (file or SSM, as the pre-scaler does)
+//! and, where the pre-scaler would, capacity history for the forecast (one GetMetricData
+//! per cluster); computes the desired range with reconcile's pure half. It never writes.
 
 use acu_pilot::calendar::{Calendar, Window};
 use acu_pilot::config::Config;
+use acu_pilot::forecast::Forecast;
 use acu_pilot::layers::{Layer, format_instant};
-use acu_pilot::ports::{Cluster, Clusters};
+use acu_pilot::ports::{CalendarSource, Cluster, Clusters, Metrics};
+use acu_pilot::service::prescaler::{forecast_for, load_calendar};
 use acu_pilot::service::reconcile::plan;
 use acu_pilot::{CapacityRange, Result};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -26,6 +29,11 @@ pub struct ClusterPlan {
     /// Every layer on the tags, with whether it is still active.
     pub layers: Vec<PlannedLayer>,
     pub upcoming: Vec<UpcomingWindow>,
+    /// The forecast the pre-scaler would use now; `None` when it would read no history.
+    pub forecast: Option<Forecast>,
+    /// Why the history could not be read, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,36 +58,41 @@ pub struct Plan {
     pub now: DateTime<Utc>,
     /// Where the windows came from, or why there are none.
     pub calendar: String,
-    /// The forecast is not shown yet: there is no metrics reader on main.
-    pub forecast: &'static str,
+    /// Whether the forecast is on, and for which clusters.
+    pub forecast: String,
     pub clusters: Vec<ClusterPlan>,
 }
 
-const FORECAST_NOTE: &str = "not shown: plan has no CloudWatch metrics reader yet";
-
-/// The calendar the pre-scaler would read: `ACU_PILOT_CALENDAR` (a file). The SSM
-/// parameter (`ACU_PILOT_CALENDAR_PARAMETER`) is read by the pre-scaler's calendar source.
-fn load_calendar(config: &Config) -> (Option<Calendar>, String) {
-    if let Some(path) = &config.prescale.calendar_file {
-        return match std::fs::read_to_string(path) {
-            Err(e) => (None, format!("ACU_PILOT_CALENDAR {path}: {e}")),
-            Ok(text) => match Calendar::parse(&text) {
-                Ok(c) => {
-                    let lead = TimeDelta::from_std(config.prescale.lead).unwrap_or_default();
-                    (Some(c.with_default_lead(lead)), path.clone())
-                }
-                Err(e) => (None, format!("ACU_PILOT_CALENDAR {path}: {e}")),
-            },
-        };
+/// The calendar as the pre-scaler reads and parses it. A calendar the pre-scaler would
+/// refuse is reported rather than failing the plan: seeing why is the point of `plan`.
+async fn read_calendar(
+    source: &impl CalendarSource,
+    config: &Config,
+) -> (Option<Calendar>, String) {
+    match load_calendar(source, config).await {
+        Ok((calendar, origin)) => (
+            calendar,
+            origin.unwrap_or_else(|| {
+                "none configured (ACU_PILOT_CALENDAR or ACU_PILOT_CALENDAR_PARAMETER)".to_owned()
+            }),
+        ),
+        Err(e) => (None, format!("unusable, the pre-scaler would fail: {e}")),
     }
-    let note = match &config.prescale.calendar_parameter {
-        Some(name) => format!("SSM parameter {name}: not read by plan yet"),
-        None => "none configured (ACU_PILOT_CALENDAR)".to_owned(),
-    };
-    (None, note)
 }
 
-fn plan_cluster(
+fn forecast_note(config: &Config) -> String {
+    let prescale = &config.prescale;
+    if !prescale.forecast_enabled {
+        return "off (ACU_PILOT_FORECAST=false)".to_owned();
+    }
+    match &prescale.forecast_selector {
+        Some((key, value)) => format!("on for clusters tagged {key}={value} and min: auto windows"),
+        None => "on for every managed cluster".to_owned(),
+    }
+}
+
+async fn plan_cluster(
+    metrics: &impl Metrics,
     config: &Config,
     cluster: &Cluster,
     calendar: Option<&Calendar>,
@@ -104,6 +117,15 @@ fn plan_cluster(
             max: w.max.map(|m| m.to_string()),
         })
         .collect();
+    let active = calendar
+        .map(|c| c.active_for(&cluster.id, &cluster.tags, now))
+        .unwrap_or_default();
+    let active: Vec<&Window> = active.iter().collect();
+    let (forecast, forecast_error) =
+        match forecast_for(metrics, config, cluster, &active, now).await {
+            Ok(f) => (f, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
     ClusterPlan {
         cluster: cluster.id.clone(),
         status: cluster.status.clone(),
@@ -120,12 +142,16 @@ fn plan_cluster(
             })
             .collect(),
         upcoming,
+        forecast,
+        forecast_error,
     }
 }
 
 /// The plan for one cluster (`Some(id)`) or every managed one. Reads only.
 pub async fn build(
     clusters: &impl Clusters,
+    metrics: &impl Metrics,
+    calendar: &impl CalendarSource,
     config: &Config,
     cluster: Option<&str>,
     now: DateTime<Utc>,
@@ -134,15 +160,16 @@ pub async fn build(
         Some(id) => vec![clusters.describe(id).await?],
         None => clusters.list_managed().await?,
     };
-    let (calendar, source) = load_calendar(config);
+    let (calendar, source) = read_calendar(calendar, config).await;
+    let mut planned = Vec::with_capacity(found.len());
+    for c in &found {
+        planned.push(plan_cluster(metrics, config, c, calendar.as_ref(), now).await);
+    }
     Ok(Plan {
         now,
         calendar: source,
-        forecast: FORECAST_NOTE,
-        clusters: found
-            .iter()
-            .map(|c| plan_cluster(config, c, calendar.as_ref(), now))
-            .collect(),
+        forecast: forecast_note(config),
+        clusters: planned,
     })
 }
 
@@ -197,6 +224,20 @@ pub fn render(plan: &Plan) -> String {
                     .map(|m| format!(", max {m}"))
                     .unwrap_or_default()
             ));
+        }
+        match (&c.forecast, &c.forecast_error) {
+            (_, Some(e)) => out.push_str(&format!("  forecast unreadable: {e}\n")),
+            (None, None) => out.push_str("  forecast not read for this cluster\n"),
+            (Some(f), None) => out.push_str(&format!(
+                "  forecast peak {} by {}{}\n           {}\n",
+                f.predicted_peak
+                    .map_or("unknown".to_owned(), |p| format!("{p:.1} ACU")),
+                format_instant(f.horizon_end),
+                f.rise_at
+                    .map(|t| format!(", rising at {}", format_instant(t)))
+                    .unwrap_or_default(),
+                f.explanation
+            )),
         }
     }
     out

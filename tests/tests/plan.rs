@@ -1,7 +1,34 @@
 //! `acu-pilot plan` against the emulator: live vs desired, the layers, the calendar's
-//! upcoming windows; and nothing but reads.
+//! upcoming windows (from a file or SSM), the forecast; and nothing but reads.
 
+use acu_pilot::aws::recorder::is_write;
 use acu_pilot_tests::*;
+use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
+
+/// The `--api-calls` lines of the CLI's stderr, as (operation, count).
+fn api_calls(stderr: &str) -> Vec<(String, u32)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("api-calls "))
+        .map(|l| {
+            let (op, n) = l.split_once(' ').expect("operation and count");
+            (op.to_owned(), n.parse().expect("a count"))
+        })
+        .collect()
+}
+
+fn count(calls: &[(String, u32)], operation: &str) -> u32 {
+    calls
+        .iter()
+        .find(|(op, _)| op == operation)
+        .map_or(0, |(_, n)| *n)
+}
+
+fn assert_reads_only(calls: &[(String, u32)]) {
+    assert!(!calls.is_empty(), "no api-calls lines");
+    let writes: Vec<_> = calls.iter().filter(|(op, _)| is_write(op)).collect();
+    assert!(writes.is_empty(), "plan only reads: {calls:?}");
+}
 
 #[tokio::test]
 async fn plan_shows_live_desired_and_the_boost_and_writes_nothing() {
@@ -53,15 +80,7 @@ async fn plan_shows_live_desired_and_the_boost_and_writes_nothing() {
     assert_eq!(cluster["upcoming"][0]["name"], "flash-sale");
     assert_eq!(cluster["upcoming"][0]["lead_start"], "2026-11-27T17:30:00Z");
 
-    let calls: Vec<&str> = err
-        .lines()
-        .filter_map(|l| l.strip_prefix("api-calls "))
-        .collect();
-    assert!(!calls.is_empty(), "{err}");
-    assert!(
-        calls.iter().all(|c| c.starts_with("DescribeDBClusters ")),
-        "plan only reads: {calls:?}"
-    );
+    assert_reads_only(&api_calls(&err));
     assert_eq!(live_range(&id).await, (0.5, 16.0), "the range is untouched");
 
     // The table says the same, readably.
@@ -70,4 +89,138 @@ async fn plan_shows_live_desired_and_the_boost_and_writes_nothing() {
     assert!(out.contains("live     0.5–16 ACU"), "{out}");
     assert!(out.contains("desired  0.5–24 ACU  ← would change"), "{out}");
     assert!(out.contains("layer    boost"), "{out}");
+}
+
+/// A Friday 17:35 UTC at least 15 days from now: the emulator forgets datapoints older
+/// than two weeks by the wall clock, so weeks of history need `--now` in the future.
+fn a_friday_afternoon() -> DateTime<Utc> {
+    let mut day = (Utc::now() + TimeDelta::days(15)).date_naive();
+    while day.weekday() != Weekday::Fri {
+        day = day.succ_opt().expect("a later day");
+    }
+    day.and_hms_opt(17, 35, 0).expect("17:35").and_utc()
+}
+
+/// Three weeks of 5-minute capacity around the same time of week as `now`: 1 ACU, and
+/// 16 ACU on Fridays 18:00–19:00 UTC (only the span the forecast reads is seeded).
+fn weekly_peaks(now: DateTime<Utc>) -> Vec<(DateTime<Utc>, f64)> {
+    let mut out = Vec::new();
+    for week in 1..=3 {
+        let end = now - TimeDelta::weeks(week) + TimeDelta::hours(2);
+        let mut t = now - TimeDelta::weeks(week) - TimeDelta::hours(1);
+        while t < end {
+            let peak = t.weekday() == Weekday::Fri && t.hour() == 18;
+            out.push((t, if peak { 16.0 } else { 1.0 }));
+            t += TimeDelta::minutes(5);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn plan_reads_the_calendar_from_ssm_and_shows_the_forecast_and_writes_nothing() {
+    let id = unique_id("plan-forecast");
+    let other = unique_id("plan-noforecast");
+    for (cluster, extra) in [(&id, Some(("acu-pilot-test", id.as_str()))), (&other, None)] {
+        let mut tags = vec![
+            ("acu-pilot:managed", "true"),
+            ("acu-pilot:baseline", "min=0.5 max=16"),
+        ];
+        tags.extend(extra);
+        create_cluster(cluster, 0.5, 16.0, &tags).await;
+    }
+    let now = a_friday_afternoon();
+    put_capacity_history(&id, &weekly_peaks(now)).await;
+
+    let name = format!("/acu-pilot-tests/{id}/calendar");
+    let launch = (now + TimeDelta::hours(3)).format("%Y-%m-%dT%H:%M");
+    ssm()
+        .await
+        .put_parameter()
+        .name(&name)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value(format!(
+            "timezone: UTC\nevents:\n  - name: launch\n    start: {launch}\n    duration: 2h\n    clusters: [{id}, {other}]\n    min: 6\n"
+        ))
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the calendar parameter");
+    let selector = format!("acu-pilot-test={id}");
+    let env = [
+        ("ACU_PILOT_CALENDAR_PARAMETER", name.as_str()),
+        ("ACU_PILOT_FORECAST_SELECTOR", selector.as_str()),
+    ];
+    let now_arg = now.to_rfc3339();
+
+    let (ok, out, err) = cli_with_env(
+        &[
+            "plan",
+            "--cluster",
+            &id,
+            "--now",
+            &now_arg,
+            "--json",
+            "--api-calls",
+        ],
+        &env,
+    );
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["calendar"], format!("SSM parameter {name}"));
+    let cluster = &plan["clusters"][0];
+    assert_eq!(cluster["upcoming"][0]["name"], "launch", "{cluster:#}");
+    let forecast = &cluster["forecast"];
+    assert_eq!(forecast["predicted_peak"], 16.0, "{cluster:#}");
+    assert!(forecast["rise_at"].is_string(), "{forecast:#}");
+    assert!(
+        forecast["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("16.0, 16.0, 16.0"),
+        "{forecast:#}"
+    );
+    let calls = api_calls(&err);
+    assert_reads_only(&calls);
+    assert_eq!(count(&calls, "GetParameter"), 1, "{calls:?}");
+    assert_eq!(
+        count(&calls, "GetMetricData"),
+        1,
+        "one per cluster: {calls:?}"
+    );
+    assert_eq!(live_range(&id).await, (0.5, 16.0), "the range is untouched");
+
+    // Outside the forecast's selector: the calendar still shows, no history is read.
+    let (ok, out, err) = cli_with_env(
+        &[
+            "plan",
+            "--cluster",
+            &other,
+            "--now",
+            &now_arg,
+            "--json",
+            "--api-calls",
+        ],
+        &env,
+    );
+    assert!(ok, "{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cluster = &plan["clusters"][0];
+    assert_eq!(cluster["upcoming"][0]["name"], "launch", "{cluster:#}");
+    assert!(cluster["forecast"].is_null(), "{cluster:#}");
+    let calls = api_calls(&err);
+    assert_reads_only(&calls);
+    assert_eq!(count(&calls, "GetMetricData"), 0, "{calls:?}");
+
+    // The table says the same, readably.
+    let (ok, out, err) = cli_with_env(&["plan", "--cluster", &id, "--now", &now_arg], &env);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("calendar: SSM parameter {name}")),
+        "{out}"
+    );
+    assert!(out.contains("  window   launch "), "{out}");
+    assert!(out.contains("  forecast peak 16.0 ACU by "), "{out}");
+    assert!(out.contains(", rising at "), "{out}");
+    assert!(out.contains("predicted peak 16.0 ACU: median"), "{out}");
 }

@@ -198,7 +198,8 @@ pub async fn tick(
 
 /// The calendar, parsed and validated whole, or none. A calendar with any problem fails
 /// the tick rather than being half-used: a sale silently dropped is worse than an alarm.
-async fn load_calendar(
+/// Returns the calendar and where it came from.
+pub async fn load_calendar(
     source: &impl CalendarSource,
     config: &Config,
 ) -> Result<(Option<Calendar>, Option<String>)> {
@@ -235,6 +236,35 @@ fn forecast_applies(cluster: &Cluster, config: &Config) -> bool {
             .is_none_or(|(key, value)| cluster.tags.get(key) == Some(value))
 }
 
+/// The forecast the pre-scaler uses for `cluster` at `now`, given the calendar windows
+/// acting on it; `None` when it reads no history: the forecast is off, or neither the
+/// selector nor a `min: auto` window brings the cluster under it. History costs a
+/// GetMetricData per cluster, so it is read only when it can matter.
+pub async fn forecast_for(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    windows: &[&Window],
+    now: DateTime<Utc>,
+) -> Result<Option<Forecast>> {
+    let auto_window = windows.iter().any(|w| w.min == MinSpec::Auto);
+    if !config.prescale.forecast_enabled || !(forecast_applies(cluster, config) || auto_window) {
+        return Ok(None);
+    }
+    let spec = ForecastSpec::from_config(&config.prescale);
+    let samples = metrics
+        .capacity_history(
+            &cluster.id,
+            now - spec.lookback(),
+            now,
+            config.prescale.period,
+        )
+        .await?;
+    let forecast = predict(&samples, now, &spec);
+    tracing::info!(samples = samples.len(), peak = ?forecast.predicted_peak, explanation = %forecast.explanation, "forecast");
+    Ok(Some(forecast))
+}
+
 #[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
 async fn prescale_cluster(
     clusters: &impl Clusters,
@@ -249,27 +279,7 @@ async fn prescale_cluster(
         .iter()
         .filter(|w| w.targets.matches(&cluster.id, &cluster.tags))
         .collect();
-    let auto_window = windows.iter().any(|w| w.min == MinSpec::Auto);
-
-    // History costs a GetMetricData per cluster: read it only when it can matter.
-    let forecast = if config.prescale.forecast_enabled
-        && (forecast_applies(&cluster, config) || auto_window)
-    {
-        let spec = ForecastSpec::from_config(&config.prescale);
-        let samples = metrics
-            .capacity_history(
-                &cluster.id,
-                now - spec.lookback(),
-                now,
-                config.prescale.period,
-            )
-            .await?;
-        let forecast = predict(&samples, now, &spec);
-        tracing::info!(samples = samples.len(), peak = ?forecast.predicted_peak, explanation = %forecast.explanation, "forecast");
-        Some(forecast)
-    } else {
-        None
-    };
+    let forecast = forecast_for(metrics, config, &cluster, &windows, now).await?;
 
     let tags = cluster.tags();
     let guardrails = super::effective_guardrails(&config.guardrails, &tags, &cluster);
