@@ -14,7 +14,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 summary() { "$py" -c '
 import json, sys
 r = json.load(sys.stdin)
-def rng(x): return f"{x[\"min\"]:g}–{x[\"max\"]:g} ACU" if isinstance(x, dict) and "min" in x else "-"
+def rng(x): return "%g–%g ACU" % (x["min"], x["max"])
 keys = sys.argv[1:]
 for k in keys:
     v = r.get(k)
@@ -68,7 +68,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 for c in r.get("clusters", []):
     if c.get("cluster") != "shop-db": continue
-    print("  windows:", ", ".join(f"{w.get(\"source\")}:{w.get(\"name\")}" for w in c.get("windows", [])))
+    print("  windows:", ", ".join("%s:%s" % (w.get("source"), w.get("name")) for w in c.get("windows", [])))
     print("  layer:", c.get("layer"), "| before:", c.get("before"), "| after:", c.get("after"), "| changed:", c.get("changed"))
 ' "$out/prescale.json"
 plan "$now"

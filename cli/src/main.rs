@@ -139,7 +139,11 @@ fn parse_function(text: &str) -> Result<Function, String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     acu_pilot::telemetry::init_cli(cli.verbose);
-    acu_pilot::emf::redirect_to_stderr();
+    acu_pilot::emf::set_sink(if cli.verbose {
+        acu_pilot::emf::Sink::Stderr
+    } else {
+        acu_pilot::emf::Sink::Off
+    });
     let recorder = CallRecorder::default();
     let result = run(cli.command, &recorder).await;
     if cli.api_calls {

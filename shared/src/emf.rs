@@ -21,19 +21,26 @@ pub fn format_emf(function: &str, metrics: &[(&str, f64)], now_ms: i64) -> Strin
     format_line(&[("Function", function)], &metrics, &[], now_ms)
 }
 
-static TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Where EMF lines go: Lambda collects them from stdout; the CLI keeps stdout for its
+/// result and shows them on stderr only when asked (`--verbose`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Sink {
+    Stdout = 0,
+    Stderr = 1,
+    Off = 2,
+}
 
-/// Sends every later EMF line to stderr: the CLI's stdout carries only the handler's JSON
-/// result (`acu-pilot invoke … | jq`), while Lambda needs the lines on stdout.
-pub fn redirect_to_stderr() {
-    TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+static SINK: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(Sink::Stdout as u8);
+
+pub fn set_sink(sink: Sink) {
+    SINK.store(sink as u8, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn print_line(line: String) {
-    if TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
+    match SINK.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => println!("{line}"),
+        1 => eprintln!("{line}"),
+        _ => {}
     }
 }
 

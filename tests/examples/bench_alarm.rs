@@ -29,7 +29,7 @@ fn line(label: &str, counts: &BTreeMap<String, usize>) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     // stdout carries only the counts.
-    acu_pilot::emf::redirect_to_stderr();
+    acu_pilot::emf::set_sink(acu_pilot::emf::Sink::Off);
     let id = unique_id("bench-alarm");
     create_cluster(
         &id,
