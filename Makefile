@@ -46,6 +46,11 @@ demo: toolchain emulator ## the end-to-end demo on the local emulator
 	$(CARGO) build --workspace
 	scripts/with-emulator.sh scripts/demo.sh
 
+.PHONY: bench
+bench: toolchain emulator $(VENV_TOOLS)/.build-installed ## policy comparison, API economy, janitor sweep, bootstrap size and start-up
+	$(CARGO) build --workspace --bins --examples
+	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" scripts/with-emulator.sh scripts/bench.sh
+
 .PHONY: build
 build: toolchain $(VENV_TOOLS)/.build-installed ## Lambda bootstraps for arm64 (cargo lambda build --release --arm64)
 	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix --package ,$(FUNCTIONS))

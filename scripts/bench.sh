@@ -4,7 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cli=target/release/acu-pilot
+# API counts do not depend on the build profile, and the sweep timings are compared with
+# each other, not with a target: the dev build serves; the bootstraps are measured in release.
+cli=target/debug/acu-pilot
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 section "Policy comparison on the shipped traces (a model of Aurora, see docs/simulator.md)"
@@ -14,10 +16,10 @@ for trace in examples/traces/sales-day.csv examples/traces/week.csv; do
 done
 
 section "API calls per alarm event (alarm-handler)"
-target/release/examples/bench_alarm
+target/debug/examples/bench_alarm
 
 section "Janitor sweep of an unchanged fleet: time and API calls per cluster"
-target/release/examples/bench_janitor
+target/debug/examples/bench_janitor
 
 section "Lambda bootstraps: size, start-up and peak memory"
 scripts/bench-functions.sh
