@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_rds::Client;
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
 
 use crate::capacity::CapacityRange;
@@ -77,6 +78,22 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
     }
 }
 
+/// An SDK error on a call about one cluster: "no such cluster" becomes our typed
+/// `ClusterNotFound`; anything else keeps its code.
+fn cluster_error<E, R>(operation: &'static str, id: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if err.as_service_error().and_then(|e| e.code()) == Some("DBClusterNotFoundFault") {
+        Error::ClusterNotFound {
+            cluster: id.to_owned(),
+        }
+    } else {
+        Error::aws(operation, err)
+    }
+}
+
 impl Clusters for RdsClusters {
     async fn describe(&self, id: &str) -> Result<Cluster> {
         let out = self
@@ -85,17 +102,7 @@ impl Clusters for RdsClusters {
             .db_cluster_identifier(id)
             .send()
             .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_db_cluster_not_found_fault())
-                {
-                    Error::ClusterNotFound {
-                        cluster: id.to_owned(),
-                    }
-                } else {
-                    Error::aws("DescribeDBClusters", e)
-                }
-            })?;
+            .map_err(|e| cluster_error("DescribeDBClusters", id, e))?;
         let cluster = out
             .db_clusters()
             .iter()
@@ -120,17 +127,7 @@ impl Clusters for RdsClusters {
             )
             .send()
             .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_db_cluster_not_found_fault())
-                {
-                    Error::ClusterNotFound {
-                        cluster: id.to_owned(),
-                    }
-                } else {
-                    Error::aws("ModifyDBCluster", e)
-                }
-            })?;
+            .map_err(|e| cluster_error("ModifyDBCluster", id, e))?;
         Ok(())
     }
 

@@ -189,24 +189,8 @@ impl Metrics {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    InsufficientData,
-}
-
-impl AlarmState {
-    /// As CloudWatch spells it in events: `OK`, `ALARM`, `INSUFFICIENT_DATA`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-        }
-    }
-}
+/// The same states the alarm-handler parses from real events.
+pub use crate::events::AlarmState;
 
 /// A metric alarm as PutMetricAlarm would define it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
