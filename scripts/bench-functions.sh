@@ -77,8 +77,11 @@ fi
 # ---------------------------------------------------------------- start-up and memory (x86_64)
 echo "==> cargo build --release (x86_64) and the Runtime API harness" >&2
 cargo build --release "${packages[@]}" >&2
-cargo build -p acu-pilot-tests --example runtime_api >&2
-harness="$target/debug/examples/runtime_api"
+# The harness is std only: rustc builds it in a second, without touching the
+# workspace's feature unification (a `cargo build -p acu-pilot-tests` would rebuild the
+# SDK crates with another feature set).
+harness="$results/runtime_api"
+rustc --edition 2024 -O tests/examples/runtime_api.rs -o "$harness" >&2
 
 scheduled='{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.scheduler","account":"000000000000","time":"2026-11-25T12:00:00Z","region":"us-east-1","resources":[],"detail":{}}'
 declare -A events=(
