@@ -16,7 +16,9 @@ use chrono::{DateTime, Utc};
 
 pub use acu_pilot;
 
-fn repo_root() -> std::path::PathBuf {
+pub mod deploy;
+
+pub(crate) fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ sits in the repo")
