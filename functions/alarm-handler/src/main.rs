@@ -4,5 +4,8 @@ use acu_pilot::lambda::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::AlarmHandler).await
+    run(Function::AlarmHandler, |event, now, deps| {
+        Box::pin(acu_pilot::service::alarm_handler::handle(event, now, deps))
+    })
+    .await
 }

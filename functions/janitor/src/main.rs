@@ -4,5 +4,8 @@ use acu_pilot::lambda::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Janitor).await
+    run(Function::Janitor, |event, now, deps| {
+        Box::pin(acu_pilot::service::janitor::handle(event, now, deps))
+    })
+    .await
 }

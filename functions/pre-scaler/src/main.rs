@@ -4,5 +4,8 @@ use acu_pilot::lambda::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::PreScaler).await
+    run(Function::PreScaler, |event, now, deps| {
+        Box::pin(acu_pilot::service::prescaler::handle(event, now, deps))
+    })
+    .await
 }

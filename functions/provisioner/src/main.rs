@@ -4,5 +4,8 @@ use acu_pilot::lambda::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    run(Function::Provisioner).await
+    run(Function::Provisioner, |event, now, deps| {
+        Box::pin(acu_pilot::service::provisioner::handle(event, now, deps))
+    })
+    .await
 }
