@@ -66,6 +66,8 @@ struct Row {
 
 #[tokio::main]
 async fn main() {
+    // The sweep's metric line is for CloudWatch Logs, not this table.
+    acu_pilot::emf::set_sink(acu_pilot::emf::Sink::Off);
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
     let cw = cloudwatch().await;
