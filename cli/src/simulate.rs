@@ -41,6 +41,24 @@ pub enum TraceCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Turn a real series with no ACU unit (`timestamp,value`, e.g. the NAB traces) into a
+    /// demand trace: resolved to UTC, put on a fixed grid, scaled to a peak.
+    Import {
+        /// The series: a header, then `timestamp,value` rows.
+        #[arg(long)]
+        input: PathBuf,
+        /// The ACU the series' highest value becomes.
+        #[arg(long)]
+        peak: f64,
+        /// The trace's step (at most 5m).
+        #[arg(long, default_value = "5m")]
+        step: String,
+        /// The IANA zone of the series' wall-clock timestamps.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_kind(text: &str) -> Result<TraceKind, String> {
@@ -151,6 +169,40 @@ pub fn trace(command: TraceCommand) -> Result<(), String> {
                 "wrote {} ({} trace, seed {seed})",
                 out.display(),
                 kind.name()
+            );
+            Ok(())
+        }
+        TraceCommand::Import {
+            input,
+            peak,
+            step,
+            timezone,
+            out,
+        } => {
+            if !(peak.is_finite() && peak > 0.0 && peak <= 256.0) {
+                return Err(format!(
+                    "--peak {peak}: must be above 0 and at most 256 ACU"
+                ));
+            }
+            let step =
+                acu_pilot::config::parse_duration(&step).map_err(|e| format!("--step: {e}"))?;
+            let timezone = timezone
+                .parse()
+                .map_err(|_| format!("--timezone {timezone:?}: not an IANA time zone"))?;
+            let import = acu_pilot::sim::import::Import {
+                timezone,
+                step: chrono::Duration::seconds(step.as_secs() as i64),
+                peak_acu: peak,
+            };
+            let trace = acu_pilot::sim::import::import(&read("--input", &input)?, &import)
+                .map_err(|e| format!("--input {}: {e}", input.display()))?;
+            std::fs::write(&out, trace.to_csv())
+                .map_err(|e| format!("--out {}: {e}", out.display()))?;
+            eprintln!(
+                "wrote {} ({} samples every {} s, peak {peak} ACU)",
+                out.display(),
+                trace.samples().len(),
+                trace.step().num_seconds()
             );
             Ok(())
         }

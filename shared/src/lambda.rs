@@ -74,11 +74,8 @@ pub async fn handle(
 /// One function's handler, as its binary names it. A binary passes only its own service,
 /// so it links only that service's code (smaller bootstrap, faster cold start); the CLI's
 /// `invoke` goes through [`handle`], which knows all four.
-pub type Handler = for<'a> fn(
-    Value,
-    DateTime<Utc>,
-    &'a Deps,
-) -> Pin<Box<dyn Future<Output = Result<Value>> + 'a>>;
+pub type Handler =
+    for<'a> fn(Value, DateTime<Utc>, &'a Deps) -> Pin<Box<dyn Future<Output = Result<Value>> + 'a>>;
 
 /// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming
 /// the variable), SDK clients, then the runtime loop.

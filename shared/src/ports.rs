@@ -146,6 +146,8 @@ pub struct Alarm {
     pub spec: AlarmSpec,
     /// Metric-math alarms are listed but never rewritten: `spec` cannot carry them.
     pub is_metric_math: bool,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`, as DescribeAlarms reported it.
+    pub state: Option<String>,
 }
 
 /// CloudWatch metric alarms.

@@ -465,3 +465,72 @@ async fn the_cli_invokes_the_janitor_on_an_event_file() {
         "report mode writes nothing"
     );
 }
+
+#[tokio::test]
+async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
+    // The recipe's high alarm set the boost and is still in ALARM: CloudWatch sends no new
+    // transition, so the janitor presents it to the alarm-handler again instead of letting
+    // max fall back under a firing alarm.
+    let id = unique_id("jan-firing");
+    let by = format!("by=alarm:Aurora-{id}-High-ACU");
+    let boost = format!("max=24 until={EARLIER} {by} at=2026-11-25T16:00:00Z");
+    let tags = managed(&[("acu-pilot:boost", boost)]);
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    create_cluster(&id, 0.5, 24.0, &tags).await;
+    recipe_alarms(&id).await;
+    let cw = cloudwatch().await;
+    let high = cw
+        .describe_alarms()
+        .alarm_names(format!("Aurora-{id}-High-ACU"))
+        .send()
+        .await
+        .expect("describe alarm");
+    let arn = high.metric_alarms()[0]
+        .alarm_arn()
+        .expect("alarm arn")
+        .to_owned();
+    // As the provisioner tags the alarms it creates.
+    cw.tag_resource()
+        .resource_arn(arn)
+        .tags(
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("acu-pilot:cluster")
+                .value(&id)
+                .build(),
+        )
+        .tags(
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("acu-pilot:role")
+                .value("high")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tag alarm");
+    cw.set_alarm_state()
+        .alarm_name(format!("Aurora-{id}-High-ACU"))
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test: demand above the threshold")
+        .send()
+        .await
+        .expect("set alarm state");
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+
+    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let boost = cluster_tags(&id)
+        .await
+        .remove("acu-pilot:boost")
+        .expect("boost kept");
+    assert!(
+        boost.contains(&by) && !boost.contains(&format!("until={EARLIER}")),
+        "the boost's expiry moved: {boost}"
+    );
+    let (_, max) = live_range(&id).await;
+    assert!(max >= 24.0, "max stays up while the alarm fires: {max}");
+    assert!(
+        calls.count("DescribeDBClusters") >= 2,
+        "re-read after the renewal"
+    );
+}

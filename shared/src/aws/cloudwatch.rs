@@ -56,6 +56,7 @@ fn alarm_from_sdk(a: &MetricAlarm) -> Alarm {
     Alarm {
         arn: a.alarm_arn().unwrap_or_default().to_owned(),
         is_metric_math: !a.metrics().is_empty(),
+        state: a.state_value().map(|v| v.as_str().to_owned()),
         spec,
     }
 }

@@ -222,6 +222,7 @@ mod tests {
                 ..AlarmSpec::default()
             },
             is_metric_math: math,
+            state: None,
         }
     }
 

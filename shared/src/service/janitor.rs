@@ -338,6 +338,52 @@ where
         }
     }
 
+    /// A high alarm still in ALARM whose boost is on the cluster goes through the
+    /// alarm-handler again, as a repeated ALARM at `now` (see
+    /// [`crate::policy::alarm::renews_boost`]): inside the cooldown that changes nothing,
+    /// after it the boost steps and its expiry moves. Returns whether the handler ran.
+    async fn renew_firing_boosts(
+        &self,
+        cluster: &Cluster,
+        alarms: &[&TaggedAlarm],
+    ) -> Result<bool> {
+        if !cluster.is_available() {
+            return Ok(false);
+        }
+        let tags = cluster.tags();
+        let mut ran = false;
+        for tagged in alarms {
+            let alarm = &tagged.alarm;
+            let high = tagged.tags.get(layers::ALARM_ROLE).map(String::as_str) == Some("high")
+                || alarm.spec.comparison.starts_with("GreaterThan");
+            if alarm.state.as_deref() != Some("ALARM")
+                || !high
+                || alarm.is_metric_math
+                || !crate::policy::alarm::renews_boost(&tags, &alarm.spec.name)
+            {
+                continue;
+            }
+            let event = still_firing_event(tagged, &cluster.id, self.now);
+            let outcome = crate::service::alarm_handler::run(
+                self.clusters,
+                self.notifier,
+                self.alarms,
+                self.config,
+                &event,
+                self.now,
+            )
+            .await?;
+            tracing::info!(
+                cluster = %cluster.id,
+                alarm = %alarm.spec.name,
+                decision = ?outcome.decision,
+                "high alarm still in ALARM: presented to the alarm-handler again"
+            );
+            ran = true;
+        }
+        Ok(ran)
+    }
+
     async fn handle_cluster(
         &self,
         cluster: &Cluster,
@@ -351,6 +397,14 @@ where
                 problem.clone(),
             ));
         }
+        let renewed;
+        let cluster = if self.renew_firing_boosts(cluster, alarms).await? {
+            // The handler rewrote the boost tag: continue from what the cluster has now.
+            renewed = self.clusters.describe(&cluster.id).await?;
+            &renewed
+        } else {
+            cluster
+        };
         let tags = cluster.tags();
         let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
         let plan = policy::plan_cluster(&cluster.id, &tags, cluster.range, now, &guardrails)?;
@@ -506,6 +560,57 @@ async fn delete_orphans(
             .map_err(|e| (String::new(), orphans.first().cloned(), e))?;
     }
     Ok(orphans)
+}
+
+/// The EventBridge event CloudWatch would send if it re-sent a firing alarm's state: the
+/// alarm-handler's input, so the renewal takes the one code path alarm events take.
+fn still_firing_event(tagged: &TaggedAlarm, cluster_id: &str, now: DateTime<Utc>) -> Value {
+    let alarm = &tagged.alarm;
+    // arn:aws:cloudwatch:<region>:<account>:alarm:<name>
+    let arn_parts: Vec<&str> = alarm.arn.split(':').collect();
+    let region = arn_parts.get(3).copied().unwrap_or("us-east-1");
+    let account = arn_parts.get(4).copied().unwrap_or("000000000000");
+    let timestamp = now.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    let state = json!({
+        "value": "ALARM",
+        "reason": "still in ALARM at the janitor's sweep",
+        "timestamp": timestamp,
+    });
+    let mut dimensions = alarm.spec.dimensions.clone();
+    dimensions
+        .entry("DBClusterIdentifier".to_owned())
+        .or_insert_with(|| cluster_id.to_owned());
+    json!({
+        "version": "0",
+        "id": format!("acu-pilot-janitor-{}-{}", alarm.spec.name, now.timestamp()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": layers::format_instant(now),
+        "region": region,
+        "resources": [alarm.arn],
+        "detail": {
+            "alarmName": alarm.spec.name,
+            "state": state,
+            "previousState": state,
+            "configuration": {
+                "metrics": [{
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": alarm.spec.namespace,
+                            "name": alarm.spec.metric,
+                            "dimensions": dimensions,
+                        },
+                        "period": alarm.spec.period,
+                        "stat": alarm.spec.statistic.clone().unwrap_or_else(|| "Average".to_owned()),
+                    },
+                    "returnData": true,
+                }],
+            },
+            "alarmTags": tagged.tags,
+        },
+    })
 }
 
 #[cfg(test)]

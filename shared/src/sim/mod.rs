@@ -19,6 +19,7 @@
 
 pub mod cloudwatch;
 pub mod cluster;
+pub mod import;
 pub mod model;
 pub mod policies;
 pub mod replay;

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, AlarmMetric, ComparisonOperator, EventShape};
 use crate::forecast::{ForecastSpec, predict};
 use crate::layers::{self, LayerKind};
-use crate::policy::alarm::decide;
+use crate::policy::alarm::{decide, renews_boost};
 use crate::policy::prescale::{LayerChange, plan_prescale};
 use crate::service::reconcile::effective_guardrails;
 
@@ -203,43 +203,52 @@ impl Autopilot {
     fn alarm_handler(&mut self, ctx: &TickContext<'_>) -> bool {
         let mut ran = false;
         for i in 0..self.alarms.len() {
-            let Some(change) = self.alarms[i].alarm.evaluate(ctx.metrics(), ctx.now) else {
-                continue;
-            };
-            let spec = &self.alarms[i].alarm.spec;
-            let transition = to_event(spec, &change);
-            let Some((role, _)) = transition.role(None) else {
-                continue;
-            };
-            let tags = self.cluster.tags();
-            let decision = decide(
-                role,
-                &transition,
-                &tags,
-                self.live(),
-                &self.guardrails(),
-                &self.config.boost,
-                ctx.now,
-            );
-            for kind in &decision.remove {
-                self.cluster.remove_layer(*kind);
+            if let Some(change) = self.alarms[i].alarm.evaluate(ctx.metrics(), ctx.now) {
+                ran |= self.handle_transition(i, &change, ctx.now);
             }
-            for layer in &decision.put {
-                self.cluster.put_layer(layer);
-            }
-            if let Some(scale) = decision.threshold_scale
-                && transition.watches_absolute_capacity()
-            {
-                // The handler moves an absolute threshold with max (PutMetricAlarm, which
-                // also resets the alarm), and keeps the original to restore.
-                let slot = &mut self.alarms[i];
-                let threshold = slot.alarm.spec.threshold;
-                slot.original.get_or_insert(threshold);
-                slot.alarm.set_threshold(threshold * scale);
-            }
-            ran = true;
         }
         ran
+    }
+
+    /// One alarm event through the alarm-handler's decision, as production applies it.
+    fn handle_transition(
+        &mut self,
+        i: usize,
+        change: &super::cloudwatch::AlarmTransition,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let spec = &self.alarms[i].alarm.spec;
+        let transition = to_event(spec, change);
+        let Some((role, _)) = transition.role(None) else {
+            return false;
+        };
+        let tags = self.cluster.tags();
+        let decision = decide(
+            role,
+            &transition,
+            &tags,
+            self.live(),
+            &self.guardrails(),
+            &self.config.boost,
+            now,
+        );
+        for kind in &decision.remove {
+            self.cluster.remove_layer(*kind);
+        }
+        for layer in &decision.put {
+            self.cluster.put_layer(layer);
+        }
+        if let Some(scale) = decision.threshold_scale
+            && transition.watches_absolute_capacity()
+        {
+            // The handler moves an absolute threshold with max (PutMetricAlarm, which
+            // also resets the alarm), and keeps the original to restore.
+            let slot = &mut self.alarms[i];
+            let threshold = slot.alarm.spec.threshold;
+            slot.original.get_or_insert(threshold);
+            slot.alarm.set_threshold(threshold * scale);
+        }
+        true
     }
 
     /// The pre-scaler's tick: calendar windows and forecast into the prescale layer.
@@ -274,8 +283,27 @@ impl Autopilot {
         }
     }
 
-    /// The janitor's expiry, and the handler's threshold restore once no boost is left.
+    /// The janitor: a high alarm still in ALARM goes through the alarm-handler again
+    /// (CloudWatch reports only changes, so without this a boost would expire under a
+    /// firing alarm), then expired layers go.
     fn janitor(&mut self, now: DateTime<Utc>) {
+        for i in 0..self.alarms.len() {
+            let alarm = &self.alarms[i].alarm;
+            if alarm.state() != AlarmState::Alarm
+                || !renews_boost(&self.cluster.tags(), &alarm.spec.name)
+            {
+                continue;
+            }
+            let still_firing = super::cloudwatch::AlarmTransition {
+                alarm: alarm.spec.name.clone(),
+                at: now,
+                previous: AlarmState::Alarm,
+                state: AlarmState::Alarm,
+                reason: "still in ALARM at the janitor's sweep".to_owned(),
+                datapoints: Vec::new(),
+            };
+            self.handle_transition(i, &still_firing, now);
+        }
         self.cluster.expire_layers(now);
     }
 
@@ -447,6 +475,41 @@ mod tests {
         assert!(
             pilot.acu_hours <= 0.35 * peak.acu_hours,
             "{pilot:?} vs {peak:?}"
+        );
+    }
+
+    #[test]
+    fn a_boost_does_not_expire_under_a_high_alarm_that_is_still_firing() {
+        // An hour at 4 ACU, then five hours at 30: longer than the boost's 2-hour TTL.
+        // CloudWatch sends one ALARM transition; the janitor must keep the capacity up.
+        let start = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..360)
+            .map(|minute| crate::sim::trace::Sample {
+                at: start + TimeDelta::minutes(minute),
+                acu: if minute < 60 { 4.0 } else { 30.0 },
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let config = Config::default();
+        let replay = ReplayConfig {
+            guardrails: config.guardrails,
+            ..ReplayConfig::default()
+        };
+        let mut policies = all_policies(&trace, &replay, &config, None);
+        let report = compare(&trace, &replay, &mut policies, &mut || {});
+        let pilot = report
+            .runs
+            .iter()
+            .find(|r| r.result.name == "acu-pilot")
+            .unwrap();
+        let last = pilot.changes.last().expect("acu-pilot changed the range");
+        assert!(last.to.max.value() >= 30.0, "{:?}", pilot.changes);
+        assert!(
+            pilot.result.unmet_acu_minutes < policy(&report, "static").unmet_acu_minutes / 4.0,
+            "{:?}",
+            pilot.result
         );
     }
 
