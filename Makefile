@@ -39,7 +39,7 @@ validate: ## cfn-lint, checkov and sam validate --lint on template.yaml
 .PHONY: test
 test: lint validate emulator ## everything CI checks: lint, template, unit, property and emulator tests
 	$(CARGO) build --workspace --all-targets
-	scripts/with-emulator.sh $(CARGO) test --workspace --no-fail-fast
+	mkdir -p target; set -o pipefail; scripts/with-emulator.sh $(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$$?; scripts/test-summary.sh target/test.log; exit $$status
 
 .PHONY: demo
 demo: toolchain emulator ## the end-to-end demo on the local emulator
