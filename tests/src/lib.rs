@@ -322,3 +322,37 @@ pub async fn recipe_alarms(id: &str) {
             .expect("put recipe alarm");
     }
 }
+
+/// A metric alarm as CloudWatch describes it, if it exists.
+pub async fn find_alarm(name: &str) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
+    cloudwatch()
+        .await
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .expect("describe alarms")
+        .metric_alarms()
+        .first()
+        .cloned()
+}
+
+/// The tags on an alarm.
+pub async fn alarm_tags_of(arn: &str) -> std::collections::BTreeMap<String, String> {
+    cloudwatch()
+        .await
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("alarm tags")
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}

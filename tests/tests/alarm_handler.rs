@@ -27,28 +27,8 @@ async fn alarm_threshold(name: &str) -> f64 {
 }
 
 async fn alarm_tags(name: &str) -> std::collections::BTreeMap<String, String> {
-    let cw = cloudwatch().await;
-    let out = cw
-        .describe_alarms()
-        .alarm_names(name)
-        .send()
-        .await
-        .expect("describe alarm");
-    let arn = out.metric_alarms()[0].alarm_arn().unwrap().to_owned();
-    cw.list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("alarm tags")
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    let alarm = find_alarm(name).await.expect("alarm exists");
+    alarm_tags_of(alarm.alarm_arn().unwrap()).await
 }
 
 /// A managed cluster on `min..max` with baseline `baseline` and extra tags, plus the recipe's alarms.

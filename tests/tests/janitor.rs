@@ -112,32 +112,9 @@ async fn put_alarm(name: &str, threshold: f64, tags: &[(&str, &str)]) {
 
 /// (threshold, tags) of an alarm, or None when it is gone.
 async fn alarm(name: &str) -> Option<(f64, std::collections::BTreeMap<String, String>)> {
-    let cw = cloudwatch().await;
-    let out = cw
-        .describe_alarms()
-        .alarm_names(name)
-        .send()
-        .await
-        .expect("describe alarms");
-    let a = out.metric_alarms().first()?;
-    let tags = cw
-        .list_tags_for_resource()
-        .resource_arn(a.alarm_arn().unwrap())
-        .send()
-        .await
-        .expect("alarm tags");
-    Some((
-        a.threshold().unwrap_or_default(),
-        tags.tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    ))
+    let a = find_alarm(name).await?;
+    let tags = alarm_tags_of(a.alarm_arn().unwrap()).await;
+    Some((a.threshold().unwrap_or_default(), tags))
 }
 
 #[tokio::test]
@@ -479,16 +456,10 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
     create_cluster(&id, 0.5, 24.0, &tags).await;
     recipe_alarms(&id).await;
     let cw = cloudwatch().await;
-    let high = cw
-        .describe_alarms()
-        .alarm_names(format!("Aurora-{id}-High-ACU"))
-        .send()
+    let high = find_alarm(&format!("Aurora-{id}-High-ACU"))
         .await
-        .expect("describe alarm");
-    let arn = high.metric_alarms()[0]
-        .alarm_arn()
-        .expect("alarm arn")
-        .to_owned();
+        .expect("high alarm");
+    let arn = high.alarm_arn().expect("alarm arn").to_owned();
     // As the provisioner tags the alarms it creates.
     cw.tag_resource()
         .resource_arn(arn)

@@ -112,22 +112,7 @@ fn creates(calls: &CallRecorder) -> Vec<String> {
 }
 
 async fn alarm_tags(arn: &str) -> BTreeMap<String, String> {
-    cloudwatch()
-        .await
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("alarm tags")
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
+    alarm_tags_of(arn).await
 }
 
 #[tokio::test]
