@@ -82,6 +82,7 @@ fn start_own_emulator() -> String {
 pub async fn sdk_config() -> SdkConfig {
     let endpoint = endpoint();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(acu_pilot::aws::https_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_rds::config::Credentials::new(

@@ -86,7 +86,19 @@ impl Aws {
     }
 }
 
-/// The standard SDK configuration chain: region, credentials and `AWS_ENDPOINT_URL`.
+/// The standard SDK configuration chain: region, credentials and `AWS_ENDPOINT_URL`, over
+/// an HTTPS client on rustls with ring (see the workspace Cargo.toml for why not aws-lc).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+/// The HTTP(S) client every SDK client of ours uses, including the credential providers.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
