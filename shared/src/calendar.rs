@@ -30,8 +30,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::zone::Zone;
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
-use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use serde::{Serialize, Serializer};
@@ -177,7 +177,7 @@ pub struct Window {
     pub max: Option<Acu>,
     pub targets: Targets,
     #[serde(serialize_with = "serialize_tz")]
-    pub timezone: Tz,
+    pub timezone: Zone,
 }
 
 impl Window {
@@ -196,7 +196,7 @@ fn serialize_delta<S: Serializer>(delta: &TimeDelta, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&format_delta(*delta))
 }
 
-fn serialize_tz<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_tz<S: Serializer>(tz: &Zone, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(tz.name())
 }
 
@@ -220,7 +220,7 @@ enum Schedule {
 #[derive(Clone, Debug)]
 pub struct Event {
     pub name: String,
-    pub timezone: Tz,
+    pub timezone: Zone,
     schedule: Schedule,
     pub targets: Targets,
     pub min: MinSpec,
@@ -237,7 +237,7 @@ impl Event {
 /// A validated calendar.
 #[derive(Clone, Debug)]
 pub struct Calendar {
-    pub timezone: Tz,
+    pub timezone: Zone,
     lead: Option<TimeDelta>,
     fallback_lead: TimeDelta,
     pub events: Vec<Event>,
@@ -289,10 +289,10 @@ impl Calendar {
         }
 
         let timezone = match root.get("timezone") {
-            None => Tz::UTC,
+            None => Zone::UTC,
             Some(value) => parse_tz(value).unwrap_or_else(|m| {
                 note("timezone", m);
-                Tz::UTC
+                Zone::UTC
             }),
         };
         let lead = match root.get("lead") {
@@ -459,7 +459,7 @@ impl Calendar {
 /// A local wall-clock time in `tz` as an instant: a time skipped by a spring-forward
 /// moves to the first valid instant after it; a time repeated by a fall-back is the first
 /// (earlier) of the two.
-pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+pub fn resolve_local(tz: Zone, local: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&local) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
@@ -482,7 +482,7 @@ pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
-fn parse_event(index: usize, entry: &Value, default_tz: Tz) -> Result<Event, CalendarProblem> {
+fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, CalendarProblem> {
     let base = format!("events[{index}]");
     let Value::Mapping(map) = entry else {
         return Err(CalendarProblem {
@@ -714,14 +714,14 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn parse_tz(value: &Value) -> Result<Tz, String> {
+fn parse_tz(value: &Value) -> Result<Zone, String> {
     let text = scalar_text(value).ok_or_else(|| {
         format!(
             "{} is not a time zone (expected an IANA name such as America/New_York)",
             describe(value)
         )
     })?;
-    text.trim().parse::<Tz>().map_err(|_| {
+    text.trim().parse::<Zone>().map_err(|_| {
         format!("unknown time zone {text:?} (expected an IANA name such as America/New_York)")
     })
 }
@@ -886,7 +886,7 @@ pub fn check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> Calendar
                 .extend(windows.iter().cloned());
         }
     }
-    let local = |tz: Tz, t: DateTime<Utc>| {
+    let local = |tz: Zone, t: DateTime<Utc>| {
         t.with_timezone(&tz)
             .format("%a %Y-%m-%d %H:%M %Z")
             .to_string()
@@ -991,7 +991,7 @@ mod tests {
     fn the_example_file_parses() {
         let cal = Calendar::parse(include_str!("../../examples/calendar.yaml")).unwrap();
         assert!(cal.events.len() >= 2);
-        assert_eq!(cal.timezone, Tz::America__New_York);
+        assert_eq!(cal.timezone.name(), "America/New_York");
         assert!(!cal.exclude.is_empty());
     }
 

@@ -20,6 +20,7 @@ pub mod ports;
 pub mod service;
 pub mod sim;
 pub mod telemetry;
+pub mod zone;
 
 pub use capacity::{Acu, CapacityRange, Guardrails};
 pub use error::{Error, Result};

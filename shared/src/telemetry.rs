@@ -18,16 +18,30 @@ pub fn init_lambda() {
         .ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     // Lambda stamps each line itself; colours would only be escape codes in CloudWatch.
-    init(filter(level.as_deref(), LevelFilter::INFO), json, std::io::stdout, false);
+    init(
+        filter(level.as_deref(), LevelFilter::INFO),
+        json,
+        std::io::stdout,
+        false,
+    );
 }
 
 /// For the CLI: human-readable (or JSON with `ACU_PILOT_LOG_FORMAT=json`) on stderr,
 /// quiet unless `RUST_LOG` asks for more.
 pub fn init_cli(verbose: bool) {
-    let default = if verbose { LevelFilter::INFO } else { LevelFilter::WARN };
+    let default = if verbose {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    };
     let directives = std::env::var("RUST_LOG").ok();
     let json = std::env::var("ACU_PILOT_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    init(filter(directives.as_deref(), default), json, std::io::stderr, true);
+    init(
+        filter(directives.as_deref(), default),
+        json,
+        std::io::stderr,
+        true,
+    );
 }
 
 /// `directives` as `Targets` (a bare level, or `target=level` pairs), else `default`.
@@ -77,8 +91,14 @@ mod tests {
     fn missing_or_unreadable_directives_fall_back_to_the_default() {
         for directives in [None, Some(""), Some("  "), Some("acu_pilot=loud")] {
             let targets = filter(directives, LevelFilter::WARN);
-            assert!(targets.would_enable("acu_pilot", &Level::WARN), "{directives:?}");
-            assert!(!targets.would_enable("acu_pilot", &Level::INFO), "{directives:?}");
+            assert!(
+                targets.would_enable("acu_pilot", &Level::WARN),
+                "{directives:?}"
+            );
+            assert!(
+                !targets.would_enable("acu_pilot", &Level::INFO),
+                "{directives:?}"
+            );
         }
     }
 }

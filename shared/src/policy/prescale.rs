@@ -289,7 +289,7 @@ mod tests {
     use super::*;
     use crate::calendar::{Calendar, Targets};
     use crate::forecast::{ForecastSpec, predict};
-    use chrono_tz::Tz;
+    use crate::zone::Zone;
     use proptest::prelude::*;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -316,7 +316,7 @@ mod tests {
             min,
             max: max.map(acu),
             targets: Targets::Clusters(vec!["shop-db".into()]),
-            timezone: Tz::UTC,
+            timezone: Zone::UTC,
         }
     }
 
@@ -620,7 +620,7 @@ mod tests {
                     min: MinSpec::Fixed(Acu::from_halves(*min).unwrap()),
                     max: max.map(|m| Acu::from_halves(m.max(*min).max(2)).unwrap()),
                     targets: Targets::Clusters(vec!["db".into()]),
-                    timezone: Tz::UTC,
+                    timezone: Zone::UTC,
                 })
                 .collect();
             let refs: Vec<&Window> = windows.iter().collect();

@@ -2,8 +2,8 @@
 //! traces: `timestamp,value`, local wall-clock times) into a demand trace: resolved to UTC
 //! in a time zone, put on a fixed grid, and scaled so its peak is a chosen ACU value.
 
+use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use chrono_tz::Tz;
 
 use super::trace::{Sample, Trace, TraceError};
 
@@ -11,7 +11,7 @@ use super::trace::{Sample, Trace, TraceError};
 #[derive(Clone, Debug)]
 pub struct Import {
     /// The zone the series' wall-clock timestamps are in (UTC for CloudWatch exports).
-    pub timezone: Tz,
+    pub timezone: Zone,
     /// The grid step of the trace (at most 5 minutes).
     pub step: Duration,
     /// The ACU the series' highest value becomes; everything scales linearly.
@@ -87,7 +87,7 @@ pub fn import(text: &str, import: &Import) -> Result<Trace, TraceError> {
     Trace::new(samples)
 }
 
-fn parse_instant(text: &str, zone: Tz) -> Option<DateTime<Utc>> {
+fn parse_instant(text: &str, zone: Zone) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }
