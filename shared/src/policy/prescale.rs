@@ -18,6 +18,27 @@ use crate::layers::{Layer, LayerKind};
 /// plan cuts them first to compare like with like.
 const MAX_BY_LEN: usize = 160;
 
+/// The `by` of a layer that only the forecast wrote.
+const FORECAST_ONLY: &str = "forecast";
+
+/// `held` covers `wanted`: set where `wanted` is, and not below it.
+fn at_least(held: Option<Acu>, wanted: Option<Acu>) -> bool {
+    match (held, wanted) {
+        (_, None) => true,
+        (Some(held), Some(wanted)) => held >= wanted,
+        (None, Some(_)) => false,
+    }
+}
+
+fn describe_range(min: Option<Acu>, max: Option<Acu>) -> String {
+    match (min, max) {
+        (Some(min), Some(max)) => format!("min {min}, max {max}"),
+        (Some(min), None) => format!("min {min}"),
+        (None, Some(max)) => format!("max {max}"),
+        (None, None) => "nothing".to_owned(),
+    }
+}
+
 /// What to do with the cluster's `acu-pilot:prescale` tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -157,6 +178,8 @@ pub fn plan_prescale(
         });
     }
 
+    // The next rise, when the forecast predicts one above the threshold but not yet.
+    let mut rise_later: Option<DateTime<Utc>> = None;
     if let Some(f) = forecast {
         match f.predicted_peak {
             None => reasons.push(format!("forecast: {}", f.explanation)),
@@ -172,6 +195,7 @@ pub fn plan_prescale(
                 let from = rise - lead;
                 let peak_end = f.peak_end.unwrap_or(f.horizon_end).max(now);
                 if now < from {
+                    rise_later = Some(rise);
                     reasons.push(format!(
                         "forecast: peak {peak:.1} expected from {}; pre-scales from {}; {}",
                         fmt(rise),
@@ -191,7 +215,7 @@ pub fn plan_prescale(
                     ));
                     needed_until = needed_until.max(Some(peak_end));
                     written_until = written_until.max(Some(until));
-                    by.push("forecast".to_owned());
+                    by.push(FORECAST_ONLY.to_owned());
                     active.push(ActiveWindow {
                         source: Source::Forecast,
                         name: "forecast".to_owned(),
@@ -233,7 +257,26 @@ pub fn plan_prescale(
         (Some(_), Some(needed), Some(written)) => Some((needed, written)),
         _ => None,
     };
+    // A forecast layer is held, not rewritten, until its `until` while the forecast still
+    // sees the peak coming: the horizon slides every tick, so the predicted rise and peak
+    // wobble by a step or an interval, and following each wobble flapped the layer
+    // (written, removed five minutes later, written again) dozens of times a day.
+    let held =
+        current.filter(|c| c.kind == LayerKind::Prescale && c.by == FORECAST_ONLY && now < c.until);
     let Some((needed, written)) = wanted else {
+        if let (Some(held), Some(rise)) = (held, rise_later) {
+            reasons.push(format!(
+                "forecast layer held until {}: the forecast still expects the rise at {}",
+                fmt(held.until),
+                fmt(rise)
+            ));
+            return PrescalePlan {
+                layer: Some(held.clone()),
+                change: LayerChange::Keep,
+                windows: active,
+                reasons,
+            };
+        }
         let change = if current.is_some() {
             reasons.push("no active window: the prescale layer is removed".to_owned());
             LayerChange::Remove
@@ -255,8 +298,22 @@ pub fn plan_prescale(
             && c.min == min
             && c.max == max
             && c.by == by
+            && now < c.until
             && needed <= c.until
             && c.until <= written
+    });
+    let kept = kept.or_else(|| {
+        held.filter(|c| {
+            c.by == by && needed <= c.until && at_least(c.min, min) && at_least(c.max, max)
+        })
+        .inspect(|c| {
+            reasons.push(format!(
+                "forecast layer held until {}: the new forecast ({} until {}) asks no more",
+                fmt(c.until),
+                describe_range(min, max),
+                fmt(written)
+            ))
+        })
     });
     if let Some(kept) = kept {
         return PrescalePlan {
@@ -534,6 +591,77 @@ mod tests {
         assert_eq!((writes, removes), (1, 1));
     }
 
+    fn forecast_layer(min: f64, until: &str) -> Layer {
+        Layer {
+            kind: LayerKind::Prescale,
+            min: Some(acu(min)),
+            max: None,
+            until: t(until),
+            by: FORECAST_ONLY.into(),
+            at: Some(t("2026-11-20T17:00:00Z")),
+        }
+    }
+
+    #[test]
+    fn a_forecast_layer_is_held_while_the_rise_is_still_expected() {
+        // 17:25: the rise is predicted at 18:00, 35 minutes away, outside the 30m lead.
+        let now = t("2026-11-20T17:25:00Z");
+        let history = friday_history(now);
+        let current = forecast_layer(12.0, "2026-11-20T20:00:00Z");
+        let p = forecast_plan(now, &history, Some(&current));
+        assert_eq!(p.change, LayerChange::Keep, "{:?}", p.reasons);
+        assert_eq!(p.layer.as_ref(), Some(&current));
+        assert!(
+            p.reasons.iter().any(|r| r.contains("held")),
+            "{:?}",
+            p.reasons
+        );
+
+        // Past its `until`, nothing holds it.
+        let expired = forecast_layer(12.0, "2026-11-20T17:20:00Z");
+        assert_eq!(
+            forecast_plan(now, &history, Some(&expired)).change,
+            LayerChange::Remove
+        );
+        // When the forecast no longer sees a peak at all, it goes at once.
+        let thursday = t("2026-11-19T17:25:00Z");
+        let unexpired = forecast_layer(12.0, "2026-11-19T20:00:00Z");
+        assert_eq!(
+            forecast_plan(thursday, &friday_history(thursday), Some(&unexpired)).change,
+            LayerChange::Remove
+        );
+        // A calendar layer is the calendar's: not held by a forecast.
+        let calendar = Layer {
+            by: "calendar:sale".into(),
+            ..current.clone()
+        };
+        assert_eq!(
+            forecast_plan(now, &history, Some(&calendar)).change,
+            LayerChange::Remove
+        );
+    }
+
+    #[test]
+    fn a_forecast_layer_is_raised_or_extended_but_not_lowered_before_its_end() {
+        let now = t("2026-11-20T17:35:00Z"); // wants min 12 through the 18:00–19:00 peak
+        let history = friday_history(now);
+        let higher = forecast_layer(14.0, "2026-11-20T20:00:00Z");
+        let p = forecast_plan(now, &history, Some(&higher));
+        assert_eq!(p.change, LayerChange::Keep, "{:?}", p.reasons);
+        assert_eq!(p.layer.as_ref(), Some(&higher));
+
+        let lower = forecast_layer(10.0, "2026-11-20T20:00:00Z");
+        assert_eq!(
+            written(&forecast_plan(now, &history, Some(&lower))).min,
+            Some(acu(12.0))
+        );
+
+        let too_short = forecast_layer(14.0, "2026-11-20T18:30:00Z");
+        let extended = written(&forecast_plan(now, &history, Some(&too_short))).clone();
+        assert_eq!(extended.min, Some(acu(12.0)));
+        assert!(extended.until > t("2026-11-20T19:00:00Z"));
+    }
+
     #[test]
     fn auto_min_uses_the_forecast_and_without_one_sets_nothing() {
         let now = t("2026-11-20T17:35:00Z");
@@ -643,6 +771,41 @@ mod tests {
                 }
                 LayerChange::None => prop_assert!(active.is_empty()),
                 other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        /// Holding a forecast layer never leaves the cluster colder than a fresh plan would,
+        /// and never keeps a layer past its `until`.
+        #[test]
+        fn a_held_forecast_layer_is_never_colder_than_a_fresh_one(
+            hourly in proptest::collection::vec(1u8..40, 24),
+        ) {
+            let start = t("2026-11-20T00:00:00Z");
+            let demand = |at: DateTime<Utc>| f64::from(hourly[at.format("%H").to_string().parse::<usize>().unwrap()]);
+            let mut history = Vec::new();
+            let mut at = start - TimeDelta::weeks(4);
+            while at < start + TimeDelta::days(1) {
+                history.push((at, demand(at)));
+                at += TimeDelta::minutes(5);
+            }
+            let mut current: Option<Layer> = None;
+            let mut now = start;
+            while now < start + TimeDelta::days(1) {
+                let past = &history[..history.partition_point(|(at, _)| *at < now)];
+                let fresh = forecast_plan(now, past, None);
+                let p = forecast_plan(now, past, current.as_ref());
+                if let Some(wanted) = &fresh.layer {
+                    let layer = p.layer.as_ref();
+                    prop_assert!(layer.is_some_and(|l| l.min >= wanted.min), "{now}: {:?} vs {:?}", layer, wanted);
+                }
+                if let Some(layer) = &p.layer {
+                    prop_assert!(now < layer.until, "{now}: {:?} kept past its end", layer);
+                }
+                current = p.layer.map(|l| Layer::parse(LayerKind::Prescale, &l.to_tag_value()).unwrap());
+                now += TimeDelta::minutes(5);
             }
         }
     }
