@@ -45,12 +45,16 @@ pub fn init_cli(verbose: bool) {
 }
 
 /// `directives` as `Targets` (a bare level, or `target=level` pairs), else `default`.
-/// Lambda's `AWS_LAMBDA_LOG_LEVEL` values (`INFO`, `DEBUG`, …) parse as bare levels.
+/// Lambda's `AWS_LAMBDA_LOG_LEVEL` values (`INFO`, `DEBUG`, …) parse as bare levels;
+/// its `FATAL`, which tracing lacks, means errors only.
 fn filter(directives: Option<&str>, default: LevelFilter) -> Targets {
     directives
-        .map(str::trim)
+        .map(|d| d.trim().to_ascii_lowercase())
         .filter(|d| !d.is_empty())
-        .and_then(|d| d.to_ascii_lowercase().parse::<Targets>().ok())
+        .and_then(|d| match d.as_str() {
+            "fatal" => Some(Targets::new().with_default(LevelFilter::ERROR)),
+            _ => d.parse::<Targets>().ok(),
+        })
         .unwrap_or_else(|| Targets::new().with_default(default))
 }
 
@@ -80,6 +84,10 @@ mod tests {
         let info = filter(Some("INFO"), LevelFilter::WARN);
         assert!(info.would_enable("acu_pilot", &Level::INFO));
         assert!(!info.would_enable("acu_pilot", &Level::DEBUG));
+
+        let fatal = filter(Some("FATAL"), LevelFilter::INFO);
+        assert!(fatal.would_enable("acu_pilot", &Level::ERROR));
+        assert!(!fatal.would_enable("acu_pilot", &Level::WARN));
 
         let mixed = filter(Some("acu_pilot=debug,warn"), LevelFilter::INFO);
         assert!(mixed.would_enable("acu_pilot::service", &Level::DEBUG));
