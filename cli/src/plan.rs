@@ -8,8 +8,10 @@ use acu_pilot::calendar::{Calendar, Window};
 use acu_pilot::config::Config;
 use acu_pilot::forecast::Forecast;
 use acu_pilot::layers::{Layer, format_instant};
+use acu_pilot::policy::advice::{BaselineHint, baseline_hint};
 use acu_pilot::ports::{CalendarSource, Cluster, Clusters, Metrics};
-use acu_pilot::service::prescaler::{forecast_for, load_calendar};
+use acu_pilot::service::effective_guardrails;
+use acu_pilot::service::prescaler::{forecast_with_history, load_calendar};
 use acu_pilot::service::reconcile::plan;
 use acu_pilot::{CapacityRange, Result};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -34,6 +36,9 @@ pub struct ClusterPlan {
     /// Why the history could not be read, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast_error: Option<String>,
+    /// Advice from the same history: the baseline max is reached on most days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_hint: Option<BaselineHint>,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,11 +126,20 @@ async fn plan_cluster(
         .map(|c| c.active_for(&cluster.id, &cluster.tags, now))
         .unwrap_or_default();
     let active: Vec<&Window> = active.iter().collect();
-    let (forecast, forecast_error) =
-        match forecast_for(metrics, config, cluster, &active, now).await {
-            Ok(f) => (f, None),
-            Err(e) => (None, Some(e.to_string())),
+    let (forecast, history, forecast_error) =
+        match forecast_with_history(metrics, config, cluster, &active, now).await {
+            Ok(Some((f, history))) => (Some(f), history, None),
+            Ok(None) => (None, Vec::new(), None),
+            Err(e) => (None, Vec::new(), Some(e.to_string())),
         };
+    let baseline_max = tags
+        .baseline
+        .map(|b| b.max)
+        .or(cluster.range.map(|r| r.max));
+    let ceiling = effective_guardrails(&config.guardrails, &tags, cluster).ceiling;
+    let period_minutes = config.prescale.period.as_secs_f64() / 60.0;
+    let baseline_hint =
+        baseline_max.and_then(|max| baseline_hint(&history, period_minutes, max, ceiling));
     ClusterPlan {
         cluster: cluster.id.clone(),
         status: cluster.status.clone(),
@@ -144,6 +158,7 @@ async fn plan_cluster(
         upcoming,
         forecast,
         forecast_error,
+        baseline_hint,
     }
 }
 
@@ -238,6 +253,13 @@ pub fn render(plan: &Plan) -> String {
                     .unwrap_or_default(),
                 f.explanation
             )),
+        }
+        if let Some(hint) = &c.baseline_hint {
+            out.push_str(&format!(
+                "  hint     {}
+",
+                hint.text
+            ));
         }
     }
     out

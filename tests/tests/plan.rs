@@ -224,3 +224,77 @@ async fn plan_reads_the_calendar_from_ssm_and_shows_the_forecast_and_writes_noth
     assert!(out.contains(", rising at "), "{out}");
     assert!(out.contains("predicted peak 16.0 ACU: median"), "{out}");
 }
+
+/// Evenings of the last six days: 2 ACU, and `evening_peak` from 18:00 to 21:00 UTC.
+fn evenings(now: DateTime<Utc>, evening_peak: f64) -> Vec<(DateTime<Utc>, f64)> {
+    let mut out = Vec::new();
+    for days_ago in 1..=6 {
+        let day = (now - TimeDelta::days(days_ago)).date_naive();
+        let mut t = day.and_hms_opt(17, 0, 0).expect("17:00").and_utc();
+        while t < day.and_hms_opt(22, 0, 0).expect("22:00").and_utc() {
+            let busy = (18..21).contains(&t.hour());
+            out.push((t, if busy { evening_peak } else { 2.0 }));
+            t += TimeDelta::minutes(5);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn plan_hints_at_a_larger_baseline_when_max_is_reached_every_day() {
+    let now = Utc::now();
+    let at_max = unique_id("plan-hint");
+    let below = unique_id("plan-nohint");
+    for (cluster, peak) in [(&at_max, 16.0), (&below, 9.0)] {
+        create_cluster(
+            cluster,
+            0.5,
+            16.0,
+            &[
+                ("acu-pilot:managed", "true"),
+                ("acu-pilot:baseline", "min=0.5 max=16"),
+            ],
+        )
+        .await;
+        put_capacity_history(cluster, &evenings(now, peak)).await;
+    }
+    let now_arg = now.to_rfc3339();
+    let plan_of = |id: &str| {
+        let (ok, out, err) = cli(&[
+            "plan",
+            "--cluster",
+            id,
+            "--now",
+            &now_arg,
+            "--json",
+            "--api-calls",
+        ]);
+        assert!(ok, "{err}");
+        assert_reads_only(&api_calls(&err));
+        let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+        plan["clusters"][0].clone()
+    };
+
+    let hinted = plan_of(&at_max);
+    let hint = &hinted["baseline_hint"];
+    assert_eq!(hint["days_with_data"], 6, "{hinted}");
+    assert_eq!(hint["days_at_max"], 6, "{hinted}");
+    assert_eq!(hint["suggested_max"], 20.0, "{hinted}");
+    assert!(
+        hint["text"].as_str().unwrap().contains("6 of 6 days"),
+        "{hinted}"
+    );
+    assert!(plan_of(&below).get("baseline_hint").is_none());
+    assert_eq!(
+        live_range(&at_max).await,
+        (0.5, 16.0),
+        "a hint changes nothing"
+    );
+
+    let (ok, out, err) = cli(&["plan", "--cluster", &at_max, "--now", &now_arg]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("  hint     capacity reached the baseline max 16 ACU on 6 of 6 days"),
+        "{out}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Pure decisions: no I/O, no clock, no environment; the services and the simulator call
 //! the very same functions.
 
+pub mod advice;
 pub mod alarm;
 pub mod janitor;
 pub mod prescale;

@@ -247,6 +247,21 @@ pub async fn forecast_for(
     windows: &[&Window],
     now: DateTime<Utc>,
 ) -> Result<Option<Forecast>> {
+    Ok(
+        forecast_with_history(metrics, config, cluster, windows, now)
+            .await?
+            .map(|(forecast, _)| forecast),
+    )
+}
+
+/// [`forecast_for`], with the capacity history it was made from (for `plan`'s advice).
+pub async fn forecast_with_history(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    windows: &[&Window],
+    now: DateTime<Utc>,
+) -> Result<Option<(Forecast, Vec<(DateTime<Utc>, f64)>)>> {
     let auto_window = windows.iter().any(|w| w.min == MinSpec::Auto);
     if !config.prescale.forecast_enabled || !(forecast_applies(cluster, config) || auto_window) {
         return Ok(None);
@@ -262,7 +277,7 @@ pub async fn forecast_for(
         .await?;
     let forecast = predict(&samples, now, &spec);
     tracing::info!(samples = samples.len(), peak = ?forecast.predicted_peak, explanation = %forecast.explanation, "forecast");
-    Ok(Some(forecast))
+    Ok(Some((forecast, samples)))
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
