@@ -247,6 +247,8 @@ mod tests {
             assert_eq!(name.parse::<Zone>().unwrap(), zone(name));
         }
         assert_eq!(Zone::UTC.name(), "UTC");
+        // Looked up without regard to case; reported as the database spells it.
+        assert_eq!(zone("america/new_york").name(), "America/New_York");
         for bad in [
             "",
             "  ",
