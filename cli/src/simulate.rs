@@ -156,6 +156,9 @@ pub fn render(report: &SimReport, with_calendar: bool) -> String {
             p.modify_calls
         ));
     }
+    if let Some(hint) = &report.baseline_hint {
+        out.push_str(&format!("\nhint: {}\n", hint.text));
+    }
     out.push_str(&format!("\nnote: {MODEL_NOTE}\n"));
     out
 }

@@ -434,6 +434,7 @@ pub fn all_policies(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capacity::Acu;
     use crate::sim::replay::compare;
 
     fn shipped(path: &str) -> String {
@@ -510,6 +511,47 @@ mod tests {
             pilot.result.unmet_acu_minutes < policy(&report, "static").unmet_acu_minutes / 4.0,
             "{:?}",
             pilot.result
+        );
+    }
+
+    #[test]
+    fn a_baseline_outgrown_every_day_is_hinted_and_taking_the_hint_meets_the_demand() {
+        // Five days: 4 ACU, and 30 ACU every evening from 18:00 to 22:00.
+        let start = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..5 * 288)
+            .map(|step| {
+                let at = start + TimeDelta::minutes(5 * step);
+                let evening = (18..22).contains(&at.hour());
+                crate::sim::trace::Sample {
+                    at,
+                    acu: if evening { 30.0 } else { 4.0 },
+                }
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let config = Config::default();
+        let simulate = |baseline_max: f64| {
+            let replay = ReplayConfig {
+                guardrails: config.guardrails,
+                baseline: CapacityRange::new(Acu::HALF, Acu::new(baseline_max).unwrap()).unwrap(),
+                ..ReplayConfig::default()
+            };
+            let mut policies = all_policies(&trace, &replay, &config, None);
+            compare(&trace, &replay, &mut policies, &mut || {})
+        };
+        let report = simulate(16.0);
+        let hint = report.baseline_hint.clone().expect("a baseline hint");
+        assert_eq!((hint.days_at_max, hint.days_with_data), (5, 5));
+        assert!(hint.suggested_max.value() >= 30.0, "{hint:?}");
+
+        let taken = simulate(hint.suggested_max.value());
+        assert_eq!(taken.baseline_hint, None);
+        let (before, after) = (policy(&report, "acu-pilot"), policy(&taken, "acu-pilot"));
+        assert!(
+            after.unmet_acu_minutes < before.unmet_acu_minutes / 4.0,
+            "{before:?} → {after:?}"
         );
     }
 

@@ -17,6 +17,7 @@ use super::model::{AuroraModel, ModelError};
 use super::policies::PolicySettings;
 use super::trace::{Sample, Trace};
 use crate::capacity::{Acu, CapacityRange, Guardrails};
+use crate::policy::advice::{BaselineHint, baseline_hint};
 
 /// Everything a replay needs besides the trace and the policies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -222,6 +223,11 @@ pub struct SimReport {
     pub metric_delay_secs: u32,
     pub trace: TraceSummary,
     pub policies: Vec<PolicyResult>,
+    /// `acu-pilot plan`'s baseline advice, from the capacity the `acu-pilot` policy gives
+    /// this trace: what `plan` would read from CloudWatch with acu-pilot running (boosts
+    /// let capacity show demand above the baseline max).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_hint: Option<BaselineHint>,
     /// The timelines, for the plot; not part of the JSON.
     #[serde(skip)]
     pub runs: Vec<PolicyRun>,
@@ -334,8 +340,33 @@ pub fn compare(
             peak_acu: trace.peak(),
         },
         policies: runs.iter().map(|run| run.result.clone()).collect(),
+        baseline_hint: managed_baseline_hint(trace, config, &runs),
         runs,
     }
+}
+
+/// The policy with every function, whose capacity `plan` would see in production.
+const ACU_PILOT_POLICY: &str = "acu-pilot";
+
+fn managed_baseline_hint(
+    trace: &Trace,
+    config: &ReplayConfig,
+    runs: &[PolicyRun],
+) -> Option<BaselineHint> {
+    let managed = runs
+        .iter()
+        .find(|run| run.result.name == ACU_PILOT_POLICY)?;
+    let capacity: Vec<(DateTime<Utc>, f64)> = managed
+        .timeline
+        .iter()
+        .map(|point| (point.at, point.capacity))
+        .collect();
+    baseline_hint(
+        &capacity,
+        trace.step().num_seconds() as f64 / 60.0,
+        config.baseline.max,
+        config.guardrails.ceiling,
+    )
 }
 
 fn round(value: f64, decimals: i32) -> f64 {
