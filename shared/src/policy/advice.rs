@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::capacity::Acu;
+use crate::forecast::median;
 
 /// Fewer days than this say nothing about "every day".
 const MIN_DAYS: usize = 3;
@@ -68,8 +69,9 @@ pub fn baseline_hint(
     if days_with_data < MIN_DAYS || days_at_max * 2 < days_with_data {
         return None;
     }
-    let median_hours_at_max = median(hours_at_max);
-    let median_daily_peak = median(days.values().map(|(peak, _)| *peak).collect());
+    let median_hours_at_max = median(&hours_at_max);
+    let peaks: Vec<f64> = days.values().map(|(peak, _)| *peak).collect();
+    let median_daily_peak = median(&peaks);
     let one_step_up = Acu::from_halves(baseline_max.halves() + 1).unwrap_or(ceiling);
     let suggested_max = Acu::ceil_step(median_daily_peak * HEADROOM)
         .max(one_step_up)
@@ -90,15 +92,6 @@ pub fn baseline_hint(
         suggested_max,
         text,
     })
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::MODEL_NOTE;
 use super::cloudwatch::{Datapoint, Metric, Metrics, Statistic};
 use super::model::{AuroraModel, ModelError};
-use super::policies::PolicySettings;
+use super::policies::{Functions, PolicySettings};
 use super::trace::{Sample, Trace};
 use crate::capacity::{Acu, CapacityRange, Guardrails};
 use crate::policy::advice::{BaselineHint, baseline_hint};
@@ -345,9 +345,6 @@ pub fn compare(
     }
 }
 
-/// The policy with every function, whose capacity `plan` would see in production.
-const ACU_PILOT_POLICY: &str = "acu-pilot";
-
 fn managed_baseline_hint(
     trace: &Trace,
     config: &ReplayConfig,
@@ -355,7 +352,7 @@ fn managed_baseline_hint(
 ) -> Option<BaselineHint> {
     let managed = runs
         .iter()
-        .find(|run| run.result.name == ACU_PILOT_POLICY)?;
+        .find(|run| run.result.name == Functions::All.name())?;
     let capacity: Vec<(DateTime<Utc>, f64)> = managed
         .timeline
         .iter()
