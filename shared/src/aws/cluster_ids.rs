@@ -3,20 +3,12 @@
 use std::collections::BTreeSet;
 
 use crate::aws::RdsClusters;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::ClusterIds;
 
 impl ClusterIds for RdsClusters {
     async fn list_ids(&self) -> Result<BTreeSet<String>> {
-        let all = self
-            .client()
-            .describe_db_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("DescribeDBClusters", e))?;
+        let all = self.describe_all().await?;
         Ok(all
             .iter()
             .filter_map(|c| c.db_cluster_identifier().map(str::to_owned))

@@ -23,6 +23,19 @@ impl RdsClusters {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// Every DB cluster in the account and region: one paginated DescribeDBClusters,
+    /// each with its TagList.
+    pub(crate) async fn describe_all(&self) -> Result<Vec<DbCluster>> {
+        self.client
+            .describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| Error::aws("DescribeDBClusters", e))
+    }
 }
 
 /// SDK cluster → ours. A range Aurora would never report (min > max) becomes a
@@ -166,15 +179,7 @@ impl Clusters for RdsClusters {
     async fn list_managed(&self) -> Result<Vec<Cluster>> {
         // DescribeDBClusters has no tag filter; the TagList comes with every cluster, so
         // one paginated listing is enough to find ours without a call per cluster.
-        let all = self
-            .client
-            .describe_db_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| Error::aws("DescribeDBClusters", e))?;
+        let all = self.describe_all().await?;
         let mut managed = Vec::new();
         for c in &all {
             let cluster = cluster_from_sdk(c);
