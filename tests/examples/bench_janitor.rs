@@ -13,7 +13,7 @@ use std::time::Instant;
 use acu_pilot::config::Config;
 use acu_pilot::service::janitor::{DecommissionNotWired, Scope, sweep};
 use acu_pilot_tests::*;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use futures::stream::{self, StreamExt};
 
 const FLEETS: [usize; 2] = [100, 500];
@@ -46,8 +46,7 @@ async fn add_cluster(cw: &aws_sdk_cloudwatch::Client, n: usize) {
             .evaluation_periods(3)
             .threshold(threshold)
             .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .tags(Tag::builder().key("acu-pilot:cluster").value(&id).build())
-            .tags(Tag::builder().key("acu-pilot:role").value(role).build())
+            .set_tags(Some(alarm_ownership_tags(&id, role)))
             .send()
             .await
             .expect("put alarm");

@@ -324,6 +324,33 @@ pub async fn recipe_alarms(id: &str) {
     }
 }
 
+/// Puts `yaml` into the SSM String parameter `name`, as a user updates the calendar.
+pub async fn put_calendar_parameter(name: &str, yaml: &str) {
+    ssm()
+        .await
+        .put_parameter()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value(yaml)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the calendar parameter");
+}
+
+/// The tags the provisioner puts on an alarm it creates for `cluster` (`role`: high|low).
+pub fn alarm_ownership_tags(cluster: &str, role: &str) -> Vec<aws_sdk_cloudwatch::types::Tag> {
+    [("acu-pilot:cluster", cluster), ("acu-pilot:role", role)]
+        .into_iter()
+        .map(|(key, value)| {
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
 /// A metric alarm as CloudWatch describes it, if it exists.
 pub async fn find_alarm(name: &str) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
     cloudwatch()

@@ -279,18 +279,7 @@ async fn ensure_high_alarm(id: &str) {
         .datapoints_to_alarm(2)
         .threshold(12.0)
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("acu-pilot:cluster")
-                .value(id)
-                .build(),
-        )
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("acu-pilot:role")
-                .value("high")
-                .build(),
-        )
+        .set_tags(Some(alarm_ownership_tags(id, "high")))
         .send()
         .await
         .expect("PutMetricAlarm (the recipe's high alarm)");
@@ -410,15 +399,7 @@ async fn prescale(
         local(now - TimeDelta::minutes(10)),
         local(now + TimeDelta::hours(2)),
     );
-    aws_sdk_ssm::Client::new(&sdk_config().await)
-        .put_parameter()
-        .name(deployed.output("CalendarParameterName"))
-        .value(&calendar)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .expect("PutParameter (the calendar)");
+    put_calendar_parameter(deployed.output("CalendarParameterName"), &calendar).await;
 
     let before = live_range(id).await;
     let expected = (WINDOW_MIN, before.1);

@@ -463,18 +463,7 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
     // As the provisioner tags the alarms it creates.
     cw.tag_resource()
         .resource_arn(arn)
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("acu-pilot:cluster")
-                .value(&id)
-                .build(),
-        )
-        .tags(
-            aws_sdk_cloudwatch::types::Tag::builder()
-                .key("acu-pilot:role")
-                .value("high")
-                .build(),
-        )
+        .set_tags(Some(alarm_ownership_tags(&id, "high")))
         .send()
         .await
         .expect("tag alarm");

@@ -134,18 +134,13 @@ async fn plan_reads_the_calendar_from_ssm_and_shows_the_forecast_and_writes_noth
 
     let name = format!("/acu-pilot-tests/{id}/calendar");
     let launch = (now + TimeDelta::hours(3)).format("%Y-%m-%dT%H:%M");
-    ssm()
-        .await
-        .put_parameter()
-        .name(&name)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .value(format!(
+    put_calendar_parameter(
+        &name,
+        &format!(
             "timezone: UTC\nevents:\n  - name: launch\n    start: {launch}\n    duration: 2h\n    clusters: [{id}, {other}]\n    min: 6\n"
-        ))
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put the calendar parameter");
+        ),
+    )
+    .await;
     let selector = format!("acu-pilot-test={id}");
     let env = [
         ("ACU_PILOT_CALENDAR_PARAMETER", name.as_str()),

@@ -412,18 +412,13 @@ async fn a_calendar_in_ssm_is_read_once_per_tick() {
     let _serial = serial();
     let id = managed_cluster("prescale-ssm", &[]).await;
     let name = format!("/acu-pilot-tests/{id}/calendar");
-    ssm()
-        .await
-        .put_parameter()
-        .name(&name)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .value(format!(
+    put_calendar_parameter(
+        &name,
+        &format!(
             "timezone: Europe/Berlin\nevents:\n  - name: launch\n    start: 2026-12-10T09:00\n    duration: 2h\n    clusters: [{id}]\n    min: 6\n"
-        ))
-        .overwrite(true)
-        .send()
-        .await
-        .expect("put the calendar parameter");
+        ),
+    )
+    .await;
     let mut config = Config::default();
     config.prescale.calendar_parameter = Some(name.clone());
     config.prescale.forecast_enabled = false;
