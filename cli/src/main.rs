@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acu_pilot::aws::{Aws, CallRecorder};
-use acu_pilot::calendar::{self, Calendar};
-use acu_pilot::config::Config;
-use acu_pilot::lambda::{Deps, Function, handle};
-use acu_pilot::service::{Reconciled, reconcile};
+use acu_pilot_app::{Reconciled, reconcile};
+use acu_pilot_aws::{Aws, CallRecorder};
+use acu_pilot_core::calendar::{self, Calendar};
+use acu_pilot_lambda::{Deps, Function, handle};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
@@ -138,11 +137,11 @@ fn parse_function(text: &str) -> Result<Function, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    acu_pilot::telemetry::init_cli(cli.verbose);
-    acu_pilot::emf::set_sink(if cli.verbose {
-        acu_pilot::emf::Sink::Stderr
+    acu_pilot_lambda::telemetry::init_cli(cli.verbose);
+    acu_pilot_app::emf::set_sink(if cli.verbose {
+        acu_pilot_app::emf::Sink::Stderr
     } else {
-        acu_pilot::emf::Sink::Off
+        acu_pilot_app::emf::Sink::Off
     });
     let recorder = CallRecorder::default();
     let result = run(cli.command, &recorder).await;
@@ -161,9 +160,9 @@ async fn main() -> ExitCode {
 }
 
 async fn deps(dry_run: bool, recorder: &CallRecorder) -> Result<Deps, String> {
-    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    let mut config = acu_pilot_lambda::config_from_env().map_err(|e| e.to_string())?;
     config.dry_run |= dry_run;
-    let sdk = acu_pilot::aws::load_sdk_config().await;
+    let sdk = acu_pilot_aws::load_sdk_config().await;
     Ok(Deps {
         aws: Aws::recorded(sdk, &config, recorder),
         config,
@@ -292,7 +291,7 @@ fn render_reconciled(r: &Reconciled) -> String {
             layer.kind,
             layer.min.map_or("-".into(), |a| a.to_string()),
             layer.max.map_or("-".into(), |a| a.to_string()),
-            acu_pilot::layers::format_instant(layer.until),
+            acu_pilot_core::tags::format_instant(layer.until),
             layer.by
         ));
     }

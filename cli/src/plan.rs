@@ -4,16 +4,17 @@
 //! and, where the pre-scaler would, capacity history for the forecast (one GetMetricData
 //! per cluster); computes the desired range with reconcile's pure half. It never writes.
 
-use acu_pilot::calendar::{Calendar, Window};
-use acu_pilot::config::Config;
-use acu_pilot::forecast::Forecast;
-use acu_pilot::layers::{Layer, format_instant};
-use acu_pilot::policy::advice::{BaselineHint, baseline_hint};
-use acu_pilot::ports::{CalendarSource, Cluster, Clusters, Metrics};
-use acu_pilot::service::effective_guardrails;
-use acu_pilot::service::prescaler::{forecast_with_history, load_calendar};
-use acu_pilot::service::reconcile::plan;
-use acu_pilot::{CapacityRange, Result};
+use acu_pilot_app::prescaler::{forecast_with_history, load_calendar};
+use acu_pilot_app::reconcile::plan;
+use acu_pilot_core::calendar::{Calendar, Window};
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::desired::effective_guardrails;
+use acu_pilot_core::error::Result;
+use acu_pilot_core::forecast::Forecast;
+use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
+use acu_pilot_core::tags::{Layer, format_instant};
+use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 

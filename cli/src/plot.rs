@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use acu_pilot::sim::{PolicyRun, SimReport, TimelinePoint};
+use acu_pilot_sim::{PolicyRun, SimReport, TimelinePoint};
 use chrono::{DateTime, Duration, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -153,7 +153,7 @@ fn draw_panel<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use acu_pilot::sim::{
+    use acu_pilot_sim::{
         ReplayConfig, SimPolicy, StaticPeak, StaticPolicy, TraceKind, compare, generate,
     };
 

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use acu_pilot::calendar::Calendar;
-use acu_pilot::config::Config;
-use acu_pilot::sim::{
+use acu_pilot_core::calendar::Calendar;
+use acu_pilot_core::config::Config;
+use acu_pilot_sim::{
     MODEL_NOTE, ReplayConfig, SimReport, Trace, TraceKind, all_policies, compare, generate,
 };
 use clap::{Args, Subcommand};
@@ -187,17 +187,17 @@ pub fn trace(command: TraceCommand) -> Result<(), String> {
                     "--peak {peak}: must be above 0 and at most 256 ACU"
                 ));
             }
-            let step =
-                acu_pilot::config::parse_duration(&step).map_err(|e| format!("--step: {e}"))?;
+            let step = acu_pilot_core::config::parse_duration(&step)
+                .map_err(|e| format!("--step: {e}"))?;
             let timezone = timezone
                 .parse()
                 .map_err(|_| format!("--timezone {timezone:?}: not an IANA time zone"))?;
-            let import = acu_pilot::sim::import::Import {
+            let import = acu_pilot_sim::import::Import {
                 timezone,
                 step: chrono::Duration::seconds(step.as_secs() as i64),
                 peak_acu: peak,
             };
-            let trace = acu_pilot::sim::import::import(&read("--input", &input)?, &import)
+            let trace = acu_pilot_sim::import::import(&read("--input", &input)?, &import)
                 .map_err(|e| format!("--input {}: {e}", input.display()))?;
             std::fs::write(&out, trace.to_csv())
                 .map_err(|e| format!("--out {}: {e}", out.display()))?;

@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use acu_pilot::aws::recorder::is_write;
-use acu_pilot::config::Config;
-use acu_pilot::lambda::{Deps, Function, handle};
+use acu_pilot_aws::recorder::is_write;
+use acu_pilot_core::config::Config;
+use acu_pilot_lambda::{Deps, Function, handle};
 use acu_pilot_tests::*;
 
 fn line(label: &str, counts: &BTreeMap<String, usize>) -> String {
@@ -29,7 +29,7 @@ fn line(label: &str, counts: &BTreeMap<String, usize>) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     // stdout carries only the counts.
-    acu_pilot::emf::set_sink(acu_pilot::emf::Sink::Off);
+    acu_pilot_app::emf::set_sink(acu_pilot_app::emf::Sink::Off);
     let id = unique_id("bench-alarm");
     create_cluster(
         &id,

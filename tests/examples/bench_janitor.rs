@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use acu_pilot::config::Config;
-use acu_pilot::service::janitor::{DecommissionNotWired, Scope, sweep};
+use acu_pilot_app::janitor::{DecommissionNotWired, Scope, sweep};
+use acu_pilot_core::config::Config;
 use acu_pilot_tests::*;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use futures::stream::{self, StreamExt};
@@ -66,7 +66,7 @@ struct Row {
 #[tokio::main]
 async fn main() {
     // The sweep's metric line is for CloudWatch Logs, not this table.
-    acu_pilot::emf::set_sink(acu_pilot::emf::Sink::Off);
+    acu_pilot_app::emf::set_sink(acu_pilot_app::emf::Sink::Off);
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
     let cw = cloudwatch().await;

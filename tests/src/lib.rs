@@ -9,12 +9,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use acu_pilot::aws::{Aws, CallRecorder, SdkConfig};
-use acu_pilot::config::Config;
+use acu_pilot_aws::{Aws, CallRecorder, SdkConfig};
+use acu_pilot_core::config::Config;
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 use chrono::{DateTime, Utc};
-
-pub use acu_pilot;
 
 pub mod deploy;
 
@@ -82,7 +80,7 @@ fn start_own_emulator() -> String {
 pub async fn sdk_config() -> SdkConfig {
     let endpoint = endpoint();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(acu_pilot::aws::https_client())
+        .http_client(acu_pilot_aws::https_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_rds::config::Credentials::new(

@@ -1,11 +1,11 @@
 //! alarm-handler acceptance against the emulator: every input shape, every transition, the
 //! recipe's exact alarms, duplicates, API economy, and absolute thresholds moved and restored.
 
-use acu_pilot::config::Config;
-use acu_pilot::error::Error;
-use acu_pilot::lambda::{Deps, Function, handle};
-use acu_pilot::ports::{Alarms, Clusters};
-use acu_pilot::service::alarm_thresholds::restore_thresholds;
+use acu_pilot_app::alarm_thresholds::restore_thresholds;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::Error;
+use acu_pilot_lambda::{Deps, Function, handle};
+use acu_pilot_ports::{Alarms, Clusters};
 use acu_pilot_tests::*;
 use serde_json::Value;
 
@@ -52,7 +52,7 @@ async fn managed(
 
 struct Bench {
     deps: Deps,
-    calls: acu_pilot::aws::CallRecorder,
+    calls: acu_pilot_aws::CallRecorder,
 }
 
 async fn bench(config: Config) -> Bench {

@@ -4,14 +4,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use acu_pilot::aws::{Aws, CallRecorder};
-use acu_pilot::config::Config;
-use acu_pilot::error::Result;
-use acu_pilot::lambda::{Deps, Function};
-use acu_pilot::ports::Cluster;
-use acu_pilot::service::janitor::{
+use acu_pilot_app::janitor::{
     ClusterReport, DecommissionNotWired, Decommissioner, Scope, Summary, sweep,
 };
+use acu_pilot_aws::{Aws, CallRecorder};
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::Result;
+use acu_pilot_lambda::{Deps, Function};
+use acu_pilot_ports::Cluster;
 use acu_pilot_tests::*;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use chrono::{DateTime, Utc};
@@ -139,7 +139,7 @@ async fn an_expired_boost_is_removed_the_range_restored_and_the_threshold_put_ba
     let mine = entry(&summary, &id).expect("reported");
     assert_eq!(
         mine.expired_layers,
-        vec![acu_pilot::layers::LayerKind::Boost]
+        vec![acu_pilot_core::tags::LayerKind::Boost]
     );
     assert!(mine.changed && !mine.drift, "{mine:?}");
     assert_eq!(mine.thresholds_restored, vec![high.clone()]);
@@ -363,7 +363,7 @@ async fn a_ttl_expired_cluster_is_decommissioned_with_a_final_snapshot() {
     let (aws, calls) = recorded_aws(&config).await;
     let deps = Deps { config, aws };
     let event = serde_json::json!({ "clusters": [expired] });
-    let out = acu_pilot::lambda::handle(Function::Janitor, event, at(NOW), &deps)
+    let out = acu_pilot_lambda::handle(Function::Janitor, event, at(NOW), &deps)
         .await
         .unwrap();
     assert_eq!(out["decommissioned"], 1, "{out}");
@@ -386,7 +386,7 @@ async fn the_lambda_entry_point_sweeps_with_a_scoped_event() {
     let (aws, _calls) = recorded_aws(&config).await;
     let deps = Deps { config, aws };
     let event = serde_json::json!({ "detail": { "clusters": [id] } });
-    let out = acu_pilot::lambda::handle(Function::Janitor, event, at(NOW), &deps)
+    let out = acu_pilot_lambda::handle(Function::Janitor, event, at(NOW), &deps)
         .await
         .unwrap();
     for key in [
@@ -405,7 +405,7 @@ async fn the_lambda_entry_point_sweeps_with_a_scoped_event() {
     assert_eq!(out["clusters"][0]["cluster"], id.as_str());
 
     let bad = serde_json::json!({ "clusters": "all" });
-    let err = acu_pilot::lambda::handle(Function::Janitor, bad, at(NOW), &deps)
+    let err = acu_pilot_lambda::handle(Function::Janitor, bad, at(NOW), &deps)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("clusters"), "{err}");

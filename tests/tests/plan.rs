@@ -1,7 +1,7 @@
 //! `acu-pilot plan` against the emulator: live vs desired, the layers, the calendar's
 //! upcoming windows (from a file or SSM), the forecast; and nothing but reads.
 
-use acu_pilot::aws::recorder::is_write;
+use acu_pilot_aws::recorder::is_write;
 use acu_pilot_tests::*;
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
 

@@ -14,10 +14,10 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use acu_pilot::aws::CallRecorder;
-use acu_pilot::config::Config;
-use acu_pilot::lambda::{Deps, Function, handle};
-use acu_pilot::service::prescaler::tick;
+use acu_pilot_app::prescaler::tick;
+use acu_pilot_aws::CallRecorder;
+use acu_pilot_core::config::Config;
+use acu_pilot_lambda::{Deps, Function, handle};
 use acu_pilot_tests::*;
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
 use serde_json::Value;
@@ -96,7 +96,7 @@ fn writes_for(calls: &CallRecorder, id: &str) -> Vec<String> {
     calls
         .calls()
         .into_iter()
-        .filter(|c| acu_pilot::aws::recorder::is_write(&c.operation) && c.body.contains(id))
+        .filter(|c| acu_pilot_aws::recorder::is_write(&c.operation) && c.body.contains(id))
         .map(|c| c.operation)
         .collect()
 }
@@ -512,7 +512,7 @@ async fn errors_are_isolated_per_cluster_and_fail_the_tick_only_when_all_fail() 
     );
     let config = calendar_config(&only);
     let (aws, _) = recorded_aws(&config).await;
-    let run = |aws: acu_pilot::aws::Aws, config: Config| async move {
+    let run = |aws: acu_pilot_aws::Aws, config: Config| async move {
         tick(
             &aws.clusters,
             &aws.notifier,

@@ -7,14 +7,22 @@
 
 use std::collections::BTreeMap;
 
-use acu_pilot::aws::CallRecorder;
-use acu_pilot::config::Config;
-use acu_pilot::error::Error;
-use acu_pilot::lambda::Deps;
-use acu_pilot::service::provisioner::handle;
+use acu_pilot_aws::CallRecorder;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::Error;
+use acu_pilot_lambda::Deps;
 use acu_pilot_tests::*;
 use aws_sdk_rds::types::Filter;
 use serde_json::{Value, json};
+
+/// The provisioner's entry point over the deployed adapters, as its Lambda main calls it.
+async fn handle(
+    event: Value,
+    now: chrono::DateTime<chrono::Utc>,
+    deps: &Deps,
+) -> Result<Value, Error> {
+    acu_pilot_app::provisioner::handle(event, now, &deps.aws, &deps.config).await
+}
 
 /// The emulator's default VPC security group (like an account's default VPC).
 const SECURITY_GROUP: &str = "sg-00000001";

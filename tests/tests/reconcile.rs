@@ -1,8 +1,8 @@
 //! Foundation acceptance: reconcile against the emulator, over the real wire protocol.
 
-use acu_pilot::config::Config;
-use acu_pilot::error::Error;
-use acu_pilot::service::reconcile;
+use acu_pilot_app::reconcile;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::Error;
 use acu_pilot_tests::*;
 
 fn baseline_tags(boost: &str) -> Vec<(&'static str, String)> {

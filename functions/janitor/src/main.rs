@@ -1,11 +1,17 @@
-//! The `janitor` Lambda function. All logic lives in the `acu-pilot` crate.
+//! The `janitor` Lambda function: its logic lives in `acu-pilot-app`, its set-up and runtime
+//! loop in `acu-pilot-lambda`.
 
-use acu_pilot::lambda::{Function, run};
+use acu_pilot_lambda::{Function, run};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     run(Function::Janitor, |event, now, deps| {
-        Box::pin(acu_pilot::service::janitor::handle(event, now, deps))
+        Box::pin(acu_pilot_app::janitor::handle(
+            event,
+            now,
+            &deps.aws,
+            &deps.config,
+        ))
     })
     .await
 }

@@ -1,0 +1,844 @@
+//! The janitor's sweep over every managed cluster: expire layers, reconcile, report (and
+//! in enforce mode repair) drift, put moved alarm thresholds back, delete orphaned
+//! alarms, and decommission clusters past their TTL.
+//!
+//! API economy: one paginated DescribeDBClusters for the managed clusters (tags come with
+//! it, so no per-cluster describe), one more unfiltered one to know which clusters exist,
+//! DescribeAlarms for the two alarm name prefixes acu-pilot's IAM policy allows
+//! (`acu-pilot-`, `Aurora-`) and one ListTagsForResource per such alarm, because
+//! DescribeAlarms carries no tags. Alarms named otherwise are never ours, so they are
+//! never listed nor tagged-read: that keeps the calls O(clusters + our alarms) whatever
+//! else the account holds. Writes happen only for a cluster with something to change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{alarm_thresholds, announce, reconcile_cluster};
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::desired::effective_guardrails;
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::policy::janitor::{self as policy, RangeVerdict};
+use acu_pilot_core::tags::{self, ClusterTags, LayerKind};
+use acu_pilot_ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier, Ports};
+
+/// The only alarm names acu-pilot creates (and may touch, per the template's IAM policy).
+pub const ALARM_PREFIXES: [&str; 2] = ["acu-pilot-", "Aurora-"];
+
+/// Decommissions a cluster whose `acu-pilot:ttl` has passed. The provisioner owns the one
+/// implementation (final snapshot unless the tags say otherwise); the janitor only decides.
+pub trait Decommissioner: Send + Sync {
+    fn decommission(
+        &self,
+        cluster: &Cluster,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Stand-in until `service::provisioner::decommission` is wired here: the expired cluster
+/// is reported in `errors` (code `DecommissionUnavailable`) and left running.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecommissionNotWired;
+
+impl Decommissioner for DecommissionNotWired {
+    async fn decommission(&self, cluster: &Cluster, _now: DateTime<Utc>) -> Result<()> {
+        Err(Error::Aws {
+            operation: "Decommission",
+            code: Some("DecommissionUnavailable".into()),
+            message: format!(
+                "cluster {} is past its acu-pilot:ttl, but this build has no decommission path",
+                cluster.id
+            ),
+            retryable: false,
+        })
+    }
+}
+
+/// Which clusters a sweep covers: all managed ones (the schedule), or only those named in
+/// the event's `clusters` (or `detail.clusters`), e.g. from `acu-pilot invoke janitor`.
+/// The listing is the same either way; the names only filter it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct Scope {
+    pub clusters: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    pub fn from_event(event: &Value) -> Result<Self> {
+        let names = event
+            .get("clusters")
+            .or_else(|| event.get("detail").and_then(|d| d.get("clusters")));
+        let Some(names) = names else {
+            return Ok(Scope::default());
+        };
+        let clusters: BTreeSet<String> = serde_json::from_value(names.clone())
+            .map_err(|e| Error::invalid("clusters", format!("expected a list of ids: {e}")))?;
+        Ok(Scope {
+            clusters: Some(clusters),
+        })
+    }
+
+    fn covers(&self, id: &str) -> bool {
+        self.clusters.as_ref().is_none_or(|ids| ids.contains(id))
+    }
+}
+
+/// One failure, named by cluster (and alarm, when it was one).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepError {
+    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+impl SweepError {
+    fn new(cluster: &str, alarm: Option<&str>, err: &Error) -> Self {
+        SweepError {
+            cluster: cluster.to_owned(),
+            alarm: alarm.map(str::to_owned),
+            code: err.code(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// What happened to one cluster. Only clusters with something to report are listed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClusterReport {
+    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<CapacityRange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired: Option<CapacityRange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<RangeVerdict>,
+    pub changed: bool,
+    pub drift: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expired_layers: Vec<LayerKind>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds_restored: Vec<String>,
+    pub decommissioned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ClusterReport {
+    fn is_noteworthy(&self) -> bool {
+        self.changed
+            || self.drift
+            || self.decommissioned
+            || self.error.is_some()
+            || !self.expired_layers.is_empty()
+            || !self.thresholds_restored.is_empty()
+    }
+}
+
+/// The sweep's result: the handler's return value, its log line and its `Janitor Sweep` event.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub clusters_seen: usize,
+    pub changed: usize,
+    pub drifted: usize,
+    pub expired_layers: usize,
+    pub thresholds_restored: usize,
+    pub alarms_deleted: usize,
+    pub decommissioned: usize,
+    pub dry_run: bool,
+    pub enforce: bool,
+    pub errors: Vec<SweepError>,
+    pub clusters: Vec<ClusterReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deleted_alarms: Vec<String>,
+}
+
+/// The Lambda / CLI entry point; expired clusters go through the provisioner's teardown.
+pub async fn handle(
+    event: Value,
+    now: DateTime<Utc>,
+    ports: &impl Ports,
+    config: &Config,
+) -> Result<Value> {
+    let scope = Scope::from_event(&event)?;
+    let decommissioner = crate::provisioner::Provisioner::new(ports, config.dry_run);
+    let summary = sweep(
+        ports.clusters(),
+        ports.alarms(),
+        ports.notifier(),
+        &decommissioner,
+        config,
+        &scope,
+        now,
+    )
+    .await?;
+    serde_json::to_value(&summary).map_err(|e| Error::invalid("summary", e.to_string()))
+}
+
+/// An alarm with the tags ListTagsForResource gave for it.
+#[derive(Clone, Debug)]
+struct TaggedAlarm {
+    alarm: Alarm,
+    tags: BTreeMap<String, String>,
+}
+
+impl TaggedAlarm {
+    fn cluster(&self) -> Option<&str> {
+        self.tags
+            .get(tags::ALARM_CLUSTER)
+            .map(|id| id.trim())
+            .filter(|id| !id.is_empty())
+    }
+}
+
+/// One sweep. Fails only when the managed clusters cannot be listed at all; everything
+/// after that is isolated per cluster (and per alarm) and lands in `errors`.
+#[tracing::instrument(skip_all, fields(dry_run = config.dry_run, enforce = config.janitor.enforce))]
+pub async fn sweep(
+    clusters: &(impl Clusters + ClusterIds),
+    alarms: &impl Alarms,
+    notifier: &impl Notifier,
+    decommissioner: &impl Decommissioner,
+    config: &Config,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Result<Summary> {
+    let concurrency = config.janitor.concurrency.max(1);
+    let managed: Vec<Cluster> = clusters
+        .list_managed()
+        .await?
+        .into_iter()
+        .filter(|c| scope.covers(&c.id))
+        .collect();
+    let mut errors = Vec::new();
+
+    // Alarms are listed before the cluster ids: a cluster created in between has alarms
+    // this sweep has not seen, so it can never make them look orphaned.
+    let ours = match our_alarms(alarms, concurrency).await {
+        Ok((tagged, alarm_errors)) => {
+            errors.extend(alarm_errors);
+            Some(
+                tagged
+                    .into_iter()
+                    .filter(|a| a.cluster().is_some_and(|id| scope.covers(id)))
+                    .collect::<Vec<_>>(),
+            )
+        }
+        Err(err) => {
+            errors.push(SweepError::new("", None, &err));
+            None
+        }
+    };
+    let mut by_cluster: BTreeMap<&str, Vec<&TaggedAlarm>> = BTreeMap::new();
+    for alarm in ours.iter().flatten() {
+        if let Some(id) = alarm.cluster() {
+            by_cluster.entry(id).or_default().push(alarm);
+        }
+    }
+
+    let ctx = Ctx {
+        clusters,
+        alarms,
+        notifier,
+        decommissioner,
+        config,
+        now,
+    };
+    let no_alarms = Vec::new();
+    let outcomes: Vec<(ClusterReport, Option<SweepError>)> = stream::iter(&managed)
+        .map(|cluster| {
+            let theirs = by_cluster.get(cluster.id.as_str()).unwrap_or(&no_alarms);
+            ctx.sweep_cluster(cluster, theirs)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let (mut reports, cluster_errors): (Vec<ClusterReport>, Vec<Option<SweepError>>) =
+        outcomes.into_iter().unzip();
+    reports.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+    let mut cluster_errors: Vec<SweepError> = cluster_errors.into_iter().flatten().collect();
+    cluster_errors.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+
+    let mut deleted_alarms = Vec::new();
+    if let Some(ours) = &ours {
+        match delete_orphans(clusters, alarms, ours, config.dry_run).await {
+            Ok(names) => deleted_alarms = names,
+            Err((cluster, alarm, err)) => {
+                errors.push(SweepError::new(&cluster, alarm.as_deref(), &err))
+            }
+        }
+    }
+
+    let mut summary = Summary {
+        clusters_seen: managed.len(),
+        alarms_deleted: deleted_alarms.len(),
+        deleted_alarms,
+        dry_run: config.dry_run,
+        enforce: config.janitor.enforce,
+        ..Summary::default()
+    };
+    for report in &reports {
+        summary.changed += usize::from(report.changed);
+        summary.drifted += usize::from(report.drift);
+        summary.decommissioned += usize::from(report.decommissioned);
+        summary.expired_layers += report.expired_layers.len();
+        summary.thresholds_restored += report.thresholds_restored.len();
+    }
+    cluster_errors.append(&mut errors);
+    summary.errors = cluster_errors;
+    summary.clusters = reports.into_iter().filter(|r| r.is_noteworthy()).collect();
+
+    let detail = serde_json::to_value(&summary).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    announce(notifier, "Janitor Sweep", detail).await;
+    crate::emf::emit(
+        "janitor",
+        &[
+            ("Changes", summary.changed as f64),
+            ("Drift", summary.drifted as f64),
+            ("Errors", summary.errors.len() as f64),
+        ],
+        now.timestamp_millis(),
+    );
+    Ok(summary)
+}
+
+struct Ctx<'a, C, A, N, D> {
+    clusters: &'a C,
+    alarms: &'a A,
+    notifier: &'a N,
+    decommissioner: &'a D,
+    config: &'a Config,
+    now: DateTime<Utc>,
+}
+
+impl<C, A, N, D> Ctx<'_, C, A, N, D>
+where
+    C: Clusters,
+    A: Alarms,
+    N: Notifier,
+    D: Decommissioner,
+{
+    async fn sweep_cluster(
+        &self,
+        cluster: &Cluster,
+        alarms: &[&TaggedAlarm],
+    ) -> (ClusterReport, Option<SweepError>) {
+        let mut report = ClusterReport {
+            cluster: cluster.id.clone(),
+            ..ClusterReport::default()
+        };
+        match self.handle_cluster(cluster, alarms, &mut report).await {
+            Ok(()) => (report, None),
+            Err(err) => {
+                tracing::warn!(cluster = %cluster.id, code = %err.code(), error = %err, "cluster not handled");
+                report.error = Some(err.code());
+                (report, Some(SweepError::new(&cluster.id, None, &err)))
+            }
+        }
+    }
+
+    /// A high alarm still in ALARM whose boost is on the cluster goes through the
+    /// alarm-handler again, as a repeated ALARM at `now` (see
+    /// [`acu_pilot_core::policy::alarm::renews_boost`]): inside the cooldown that changes nothing,
+    /// after it the boost steps and its expiry moves. Returns whether the handler ran.
+    async fn renew_firing_boosts(
+        &self,
+        cluster: &Cluster,
+        alarms: &[&TaggedAlarm],
+    ) -> Result<bool> {
+        if !cluster.is_available() {
+            return Ok(false);
+        }
+        let tags = cluster.tags();
+        let mut ran = false;
+        for tagged in alarms {
+            let alarm = &tagged.alarm;
+            let high = tagged.tags.get(tags::ALARM_ROLE).map(String::as_str) == Some("high")
+                || alarm.spec.comparison.starts_with("GreaterThan");
+            if alarm.state.as_deref() != Some("ALARM")
+                || !high
+                || alarm.is_metric_math
+                || !acu_pilot_core::policy::alarm::renews_boost(&tags, &alarm.spec.name)
+            {
+                continue;
+            }
+            let event = still_firing_event(tagged, &cluster.id, self.now);
+            let outcome = crate::alarm_handler::run(
+                self.clusters,
+                self.notifier,
+                self.alarms,
+                self.config,
+                &event,
+                self.now,
+            )
+            .await?;
+            tracing::info!(
+                cluster = %cluster.id,
+                alarm = %alarm.spec.name,
+                decision = ?outcome.decision,
+                "high alarm still in ALARM: presented to the alarm-handler again"
+            );
+            ran = true;
+        }
+        Ok(ran)
+    }
+
+    async fn handle_cluster(
+        &self,
+        cluster: &Cluster,
+        alarms: &[&TaggedAlarm],
+        report: &mut ClusterReport,
+    ) -> Result<()> {
+        let (config, now) = (self.config, self.now);
+        if let Some(problem) = &cluster.range_problem {
+            return Err(Error::invalid(
+                "ServerlessV2ScalingConfiguration",
+                problem.clone(),
+            ));
+        }
+        let renewed;
+        let cluster = if self.renew_firing_boosts(cluster, alarms).await? {
+            // The handler rewrote the boost tag: continue from what the cluster has now.
+            renewed = self.clusters.describe(&cluster.id).await?;
+            &renewed
+        } else {
+            cluster
+        };
+        let tags = cluster.tags();
+        let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
+        let plan = policy::plan_cluster(&cluster.id, &tags, cluster.range, now, &guardrails)?;
+        report.live = Some(plan.live);
+        report.desired = Some(plan.desired);
+        report.verdict = Some(plan.verdict);
+
+        if plan.decommission {
+            if !config.dry_run {
+                self.decommissioner.decommission(cluster, now).await?;
+            }
+            report.decommissioned = true;
+            return Ok(());
+        }
+        if !cluster.is_available() {
+            return Err(Error::NotAvailable {
+                cluster: cluster.id.clone(),
+                status: cluster.status.clone(),
+            });
+        }
+
+        let expired_keys = plan.expired_tag_keys();
+        let mut current = cluster.clone();
+        current.tags.retain(|key, _| !expired_keys.contains(key));
+
+        if plan.verdict == RangeVerdict::Drift {
+            report.drift = true;
+            announce(
+                self.notifier,
+                "Drift Detected",
+                json!({
+                    "cluster": cluster.id,
+                    "live": plan.live,
+                    "desired": plan.desired,
+                    "enforce": config.janitor.enforce,
+                    "action": if config.janitor.enforce { "restore" } else { "report" },
+                    "dry_run": config.dry_run,
+                }),
+            )
+            .await;
+        }
+        if plan.writes_range(config.janitor.enforce) {
+            let done =
+                reconcile_cluster(self.clusters, self.notifier, config, &current, now).await?;
+            report.changed = done.changed;
+            if done.changed && !config.dry_run {
+                crate::emf::emit_range("janitor", &cluster.id, done.after, now.timestamp_millis());
+            }
+        }
+        // After the range: if the modify failed, the expired tag stays and still explains
+        // the live range next time, instead of that range turning into "drift".
+        if !expired_keys.is_empty() {
+            if !config.dry_run {
+                self.clusters
+                    .remove_tags(&cluster.arn, &expired_keys)
+                    .await?;
+            }
+            report.expired_layers = plan.expired.clone();
+        }
+        report.thresholds_restored =
+            restore_alarm_thresholds(self.alarms, &current.tags(), alarms, now, config.dry_run)
+                .await?;
+        Ok(())
+    }
+}
+
+/// Puts back thresholds the alarm-handler moved with max, once the cluster has no active
+/// boost, with the alarm-handler's own restore and the tags this sweep already read.
+async fn restore_alarm_thresholds(
+    alarms: &impl Alarms,
+    cluster_tags: &ClusterTags,
+    ours: &[&TaggedAlarm],
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<Vec<String>> {
+    if !alarm_thresholds::boost_is_over(cluster_tags, now) {
+        return Ok(Vec::new());
+    }
+    let mut restored = Vec::new();
+    for tagged in ours
+        .iter()
+        .filter(|t| alarm_thresholds::is_absolute_high(&t.alarm))
+    {
+        if let Some(change) =
+            alarm_thresholds::restore_with_tags(alarms, &tagged.alarm, &tagged.tags, dry_run)
+                .await?
+        {
+            restored.push(change.alarm);
+        }
+    }
+    Ok(restored)
+}
+
+/// Our alarms with their tags. A listing failure fails the alarm half of the sweep; a
+/// failure to read one alarm's tags only skips that alarm.
+async fn our_alarms(
+    alarms: &impl Alarms,
+    concurrency: usize,
+) -> Result<(Vec<TaggedAlarm>, Vec<SweepError>)> {
+    let mut listed = Vec::new();
+    for prefix in ALARM_PREFIXES {
+        listed.extend(alarms.list(Some(prefix)).await?);
+    }
+    let results: Vec<(Alarm, Result<BTreeMap<String, String>>)> = stream::iter(listed)
+        .map(|alarm| async move {
+            let tags = alarms.tags(&alarm.arn).await;
+            (alarm, tags)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut tagged = Vec::new();
+    let mut errors = Vec::new();
+    for (alarm, tags) in results {
+        match tags {
+            Ok(tags) => tagged.push(TaggedAlarm { alarm, tags }),
+            Err(err) => errors.push(SweepError::new("", Some(&alarm.spec.name), &err)),
+        }
+    }
+    tagged.retain(|a| a.cluster().is_some());
+    tagged.sort_by(|a, b| a.alarm.spec.name.cmp(&b.alarm.spec.name));
+    Ok((tagged, errors))
+}
+
+/// Deletes our alarms whose cluster is in no DescribeDBClusters listing.
+async fn delete_orphans(
+    clusters: &impl ClusterIds,
+    alarms: &impl Alarms,
+    ours: &[TaggedAlarm],
+    dry_run: bool,
+) -> std::result::Result<Vec<String>, (String, Option<String>, Error)> {
+    if ours.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing = clusters
+        .list_ids()
+        .await
+        .map_err(|e| (String::new(), None, e))?;
+    let orphans = policy::orphan_alarms(
+        ours.iter().map(|a| (a.alarm.spec.name.as_str(), &a.tags)),
+        &existing,
+    );
+    if orphans.is_empty() {
+        return Ok(orphans);
+    }
+    for name in &orphans {
+        tracing::info!(alarm = %name, dry_run, "orphaned acu-pilot alarm: its cluster no longer exists");
+    }
+    if !dry_run {
+        alarms
+            .delete(&orphans)
+            .await
+            .map_err(|e| (String::new(), orphans.first().cloned(), e))?;
+    }
+    Ok(orphans)
+}
+
+/// The EventBridge event CloudWatch would send if it re-sent a firing alarm's state: the
+/// alarm-handler's input, so the renewal takes the one code path alarm events take.
+fn still_firing_event(tagged: &TaggedAlarm, cluster_id: &str, now: DateTime<Utc>) -> Value {
+    let alarm = &tagged.alarm;
+    // arn:aws:cloudwatch:<region>:<account>:alarm:<name>
+    let arn_parts: Vec<&str> = alarm.arn.split(':').collect();
+    let region = arn_parts.get(3).copied().unwrap_or("us-east-1");
+    let account = arn_parts.get(4).copied().unwrap_or("000000000000");
+    let timestamp = now.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    let state = json!({
+        "value": "ALARM",
+        "reason": "still in ALARM at the janitor's sweep",
+        "timestamp": timestamp,
+    });
+    let mut dimensions = alarm.spec.dimensions.clone();
+    dimensions
+        .entry("DBClusterIdentifier".to_owned())
+        .or_insert_with(|| cluster_id.to_owned());
+    json!({
+        "version": "0",
+        "id": format!("acu-pilot-janitor-{}-{}", alarm.spec.name, now.timestamp()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": tags::format_instant(now),
+        "region": region,
+        "resources": [alarm.arn],
+        "detail": {
+            "alarmName": alarm.spec.name,
+            "state": state,
+            "previousState": state,
+            "configuration": {
+                "metrics": [{
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": alarm.spec.namespace,
+                            "name": alarm.spec.metric,
+                            "dimensions": dimensions,
+                        },
+                        "period": alarm.spec.period,
+                        "stat": alarm.spec.statistic.clone().unwrap_or_else(|| "Average".to_owned()),
+                    },
+                    "returnData": true,
+                }],
+            },
+            "alarmTags": tagged.tags,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// In-memory clusters: ModifyDBCluster fails for the ids in `failing`.
+    #[derive(Default)]
+    struct Fleet {
+        clusters: Mutex<Vec<Cluster>>,
+        failing: BTreeSet<String>,
+        writes: Mutex<Vec<String>>,
+    }
+
+    impl Clusters for Fleet {
+        async fn describe(&self, id: &str) -> Result<Cluster> {
+            let all = self.clusters.lock().unwrap();
+            all.iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or(Error::ClusterNotFound { cluster: id.into() })
+        }
+        async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
+            if self.failing.contains(id) {
+                return Err(Error::Aws {
+                    operation: "ModifyDBCluster",
+                    code: Some("ThrottlingException".into()),
+                    message: "slow down".into(),
+                    retryable: true,
+                });
+            }
+            self.writes.lock().unwrap().push(format!("modify {id}"));
+            let mut all = self.clusters.lock().unwrap();
+            if let Some(c) = all.iter_mut().find(|c| c.id == id) {
+                c.range = Some(range);
+            }
+            Ok(())
+        }
+        async fn put_tags(&self, arn: &str, _tags: &[(String, String)]) -> Result<()> {
+            self.writes.lock().unwrap().push(format!("tag {arn}"));
+            Ok(())
+        }
+        async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<()> {
+            self.writes.lock().unwrap().push(format!("untag {arn}"));
+            let mut all = self.clusters.lock().unwrap();
+            if let Some(c) = all.iter_mut().find(|c| c.arn == arn) {
+                c.tags.retain(|k, _| !keys.contains(k));
+            }
+            Ok(())
+        }
+        async fn list_managed(&self) -> Result<Vec<Cluster>> {
+            Ok(self.clusters.lock().unwrap().clone())
+        }
+    }
+
+    impl ClusterIds for Fleet {
+        async fn list_ids(&self) -> Result<BTreeSet<String>> {
+            Ok(self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|c| c.id.clone())
+                .collect())
+        }
+    }
+
+    struct NoAlarms;
+
+    impl Alarms for NoAlarms {
+        async fn describe(&self, _name: &str) -> Result<Option<Alarm>> {
+            Ok(None)
+        }
+        async fn put(
+            &self,
+            _spec: &acu_pilot_ports::AlarmSpec,
+            _tags: &[(String, String)],
+        ) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn tags(&self, _arn: &str) -> Result<BTreeMap<String, String>> {
+            Ok(BTreeMap::new())
+        }
+        async fn tag(&self, _arn: &str, _tags: &[(String, String)]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn untag(&self, _arn: &str, _keys: &[String]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+        async fn list(&self, _prefix: Option<&str>) -> Result<Vec<Alarm>> {
+            Ok(Vec::new())
+        }
+        async fn delete(&self, _names: &[String]) -> Result<()> {
+            unreachable!("no alarms")
+        }
+    }
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<String>>);
+
+    impl Notifier for Events {
+        async fn publish(&self, detail_type: &str, _detail: &Value) -> Result<()> {
+            self.0.lock().unwrap().push(detail_type.to_owned());
+            Ok(())
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-25T19:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn boosted(id: &str) -> Cluster {
+        Cluster {
+            id: id.into(),
+            arn: format!("arn:{id}"),
+            status: "available".into(),
+            engine: "aurora-mysql".into(),
+            engine_version: "8.0.mysql_aurora.3.09.0".into(),
+            range: Some(CapacityRange::from_f64(0.5, 24.0).unwrap()),
+            tags: BTreeMap::from([
+                (tags::MANAGED.into(), "true".into()),
+                (tags::BASELINE.into(), "min=0.5 max=16".into()),
+                (
+                    "acu-pilot:boost".into(),
+                    "max=24 until=2026-11-25T18:00:00Z by=alarm:x".into(),
+                ),
+            ]),
+            members: vec![format!("{id}-writer")],
+            range_problem: None,
+        }
+    }
+
+    async fn run(fleet: &Fleet, config: &Config, events: &Events) -> Summary {
+        sweep(
+            fleet,
+            &NoAlarms,
+            events,
+            &DecommissionNotWired,
+            config,
+            &Scope::default(),
+            now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_modify_is_isolated_and_keeps_the_expired_tag_for_next_time() {
+        let fleet = Fleet {
+            clusters: Mutex::new(vec![boosted("a"), boosted("b")]),
+            failing: BTreeSet::from(["a".to_owned()]),
+            ..Fleet::default()
+        };
+        let events = Events::default();
+        let summary = run(&fleet, &Config::default(), &events).await;
+        assert_eq!(summary.clusters_seen, 2);
+        assert_eq!(summary.changed, 1);
+        assert_eq!(summary.errors.len(), 1);
+        assert_eq!(summary.errors[0].cluster, "a");
+        assert_eq!(summary.errors[0].code, "ThrottlingException");
+        let a = fleet.describe("a").await.unwrap();
+        assert!(
+            a.tags.contains_key("acu-pilot:boost"),
+            "kept to explain the range"
+        );
+        let b = fleet.describe("b").await.unwrap();
+        assert!(!b.tags.contains_key("acu-pilot:boost"));
+        assert_eq!(b.range.unwrap().to_string(), "0.5–16 ACU");
+        assert_eq!(
+            events.0.lock().unwrap().last().map(String::as_str),
+            Some("Janitor Sweep")
+        );
+
+        // The retry sees a's boost as expiry, not drift, and finishes the job.
+        let fleet = Fleet {
+            clusters: Mutex::new(fleet.clusters.lock().unwrap().clone()),
+            ..Fleet::default()
+        };
+        let summary = run(&fleet, &Config::default(), &events).await;
+        assert_eq!((summary.changed, summary.drifted), (1, 0));
+        assert!(summary.errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn dry_run_writes_nothing_but_reports_everything() {
+        let fleet = Fleet {
+            clusters: Mutex::new(vec![boosted("a")]),
+            ..Fleet::default()
+        };
+        let config = Config {
+            dry_run: true,
+            ..Config::default()
+        };
+        let events = Events::default();
+        let summary = run(&fleet, &config, &events).await;
+        assert_eq!((summary.changed, summary.expired_layers), (1, 1));
+        assert!(fleet.writes.lock().unwrap().is_empty());
+        assert!(
+            events
+                .0
+                .lock()
+                .unwrap()
+                .contains(&"Capacity Change Planned".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_scope_comes_from_the_event_or_its_detail() {
+        assert_eq!(Scope::from_event(&json!({})).unwrap(), Scope::default());
+        // What the 15-minute EventBridge schedule sends: a sweep of everything.
+        let scheduled = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-25T19:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/acu-pilot-janitor"],
+            "detail": {}
+        });
+        assert_eq!(Scope::from_event(&scheduled).unwrap(), Scope::default());
+        let scoped = Scope::from_event(&json!({"detail": {"clusters": ["a"]}})).unwrap();
+        assert!(scoped.covers("a") && !scoped.covers("b"));
+        let err = Scope::from_event(&json!({"clusters": "a"})).unwrap_err();
+        assert!(err.to_string().contains("clusters"));
+    }
+}

@@ -1,0 +1,661 @@
+//! The pre-scaler's tick: for each targeted managed cluster, decide its
+//! `acu-pilot:prescale` layer from the calendar and the forecast, write the tag only if it
+//! changed, then reconcile with the tags as they now are.
+//!
+//! A cluster is targeted when a calendar entry names it (by id or tag selector), when the
+//! forecast applies to it, or when it still carries a prescale tag (which only the
+//! pre-scaler writes, so only the pre-scaler can take it away). Every other managed
+//! cluster is left to the janitor.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use acu_pilot_core::calendar::{Calendar, MinSpec, Window};
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::forecast::{Forecast, ForecastSpec, predict};
+use acu_pilot_core::policy::prescale::{ActiveWindow, LayerChange, plan_prescale};
+use acu_pilot_core::tags::{Layer, LayerKind};
+use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics, Notifier, Ports};
+
+use super::reconcile_cluster;
+
+/// What one tick found and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TickReport {
+    pub function: &'static str,
+    pub now: DateTime<Utc>,
+    pub dry_run: bool,
+    /// Where the calendar came from, if one is configured.
+    pub calendar: Option<String>,
+    /// Managed clusters that nothing targets (left alone).
+    pub skipped: usize,
+    pub clusters: Vec<ClusterReport>,
+    pub errors: Vec<ClusterFailure>,
+}
+
+/// One targeted cluster's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterReport {
+    pub cluster: String,
+    /// The windows acting now (calendar entries and the forecast).
+    pub windows: Vec<ActiveWindow>,
+    /// The prediction, when history was read.
+    pub forecast: Option<Forecast>,
+    /// What happened to the `acu-pilot:prescale` tag: written, kept, removed or none
+    /// (in a dry run: what would have happened).
+    pub layer: &'static str,
+    /// The prescale layer the cluster carries after the tick.
+    pub prescale: Option<Layer>,
+    pub before: CapacityRange,
+    pub after: CapacityRange,
+    /// Whether the live range changed (or, in a dry run, would change).
+    pub changed: bool,
+    /// Every window and forecast considered, and what it did.
+    pub reasons: Vec<String>,
+    /// Why the range is what it is.
+    pub reason: String,
+}
+
+/// A cluster the tick could not handle.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterFailure {
+    pub cluster: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The Lambda handler's half: check the event, run the tick on the deployed adapters.
+pub async fn handle(
+    event: Value,
+    now: DateTime<Utc>,
+    ports: &impl Ports,
+    config: &Config,
+) -> Result<Value> {
+    check_event(&event)?;
+    let report = tick(
+        ports.clusters(),
+        ports.notifier(),
+        ports.metrics(),
+        ports.calendar(),
+        config,
+        now,
+    )
+    .await?;
+    Ok(serde_json::to_value(report).expect("the report serializes"))
+}
+
+/// The schedule's event carries nothing the tick needs (the tick reads `now` and the
+/// fleet itself), so any JSON object will do: an EventBridge Scheduler payload, a
+/// scheduled rule's `Scheduled Event`, or `{}` from a manual invoke.
+fn check_event(event: &Value) -> Result<()> {
+    let Value::Object(fields) = event else {
+        let kind = match event {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        return Err(Error::invalid(
+            "event",
+            format!(
+                "the pre-scaler expects its schedule's event (a JSON object such as an EventBridge Scheduled Event), got {kind}"
+            ),
+        ));
+    };
+    let field = |name: &str| fields.get(name).and_then(|v| v.as_str()).unwrap_or("-");
+    tracing::info!(
+        id = field("id"),
+        detail_type = field("detail-type"),
+        time = field("time"),
+        "pre-scaler tick"
+    );
+    Ok(())
+}
+
+/// One tick over the fleet. Fails only when the calendar cannot be read or parsed, the
+/// fleet cannot be listed, or every targeted cluster failed.
+#[tracing::instrument(skip_all, fields(now = %now, dry_run = config.dry_run))]
+pub async fn tick(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    metrics: &impl Metrics,
+    calendar: &impl CalendarSource,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<TickReport> {
+    let (calendar, origin) = load_calendar(calendar, config).await?;
+    let fleet = clusters.list_managed().await?;
+    // Expanded once for the whole fleet, not once per cluster.
+    let active: Vec<Window> = calendar
+        .as_ref()
+        .map(|c| c.windows(now, now))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| w.active(now))
+        .collect();
+
+    let (targeted, skipped): (Vec<Cluster>, Vec<Cluster>) = fleet
+        .into_iter()
+        .partition(|cluster| is_targeted(cluster, calendar.as_ref(), config));
+    for cluster in &skipped {
+        tracing::debug!(cluster = %cluster.id, "not targeted by the calendar or the forecast; left alone");
+    }
+
+    let concurrency = config.janitor.concurrency.max(1);
+    let active = &active;
+    let mut outcomes: Vec<(String, Result<ClusterReport>)> = futures::stream::iter(targeted)
+        .map(|cluster| async move {
+            let id = cluster.id.clone();
+            let outcome =
+                prescale_cluster(clusters, notifier, metrics, config, active, cluster, now).await;
+            (id, outcome)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let attempted = outcomes.len();
+    let mut reports = Vec::new();
+    let mut errors = Vec::new();
+    let mut first_error = None;
+    for (cluster, outcome) in outcomes {
+        match outcome {
+            Ok(report) => reports.push(report),
+            Err(err) => {
+                tracing::error!(cluster = %cluster, error = %err, code = err.code(), "cluster not pre-scaled");
+                errors.push(ClusterFailure {
+                    cluster,
+                    code: err.code(),
+                    message: err.to_string(),
+                });
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    if attempted > 0 && reports.is_empty() {
+        // Every cluster failed: make the invocation fail so it is retried and alarmed on.
+        return Err(first_error.expect("a failure per attempted cluster"));
+    }
+    tracing::info!(
+        clusters = reports.len(),
+        failed = errors.len(),
+        skipped = skipped.len(),
+        "pre-scaler tick done"
+    );
+    Ok(TickReport {
+        function: "pre-scaler",
+        now,
+        dry_run: config.dry_run,
+        calendar: origin,
+        skipped: skipped.len(),
+        clusters: reports,
+        errors,
+    })
+}
+
+/// The calendar, parsed and validated whole, or none. A calendar with any problem fails
+/// the tick rather than being half-used: a sale silently dropped is worse than an alarm.
+/// Returns the calendar and where it came from.
+pub async fn load_calendar(
+    source: &impl CalendarSource,
+    config: &Config,
+) -> Result<(Option<Calendar>, Option<String>)> {
+    let Some(text) = source.load().await? else {
+        return Ok((None, None));
+    };
+    let lead =
+        TimeDelta::from_std(config.prescale.lead).unwrap_or(acu_pilot_core::calendar::DEFAULT_LEAD);
+    let calendar = Calendar::parse(&text.text)
+        .map_err(|err| Error::invalid(format!("calendar ({})", text.origin), err.to_string()))?
+        .with_default_lead(lead);
+    tracing::info!(origin = %text.origin, entries = calendar.events.len(), "calendar loaded");
+    Ok((Some(calendar), Some(text.origin)))
+}
+
+fn is_targeted(cluster: &Cluster, calendar: Option<&Calendar>, config: &Config) -> bool {
+    let named = calendar.is_some_and(|c| {
+        c.events
+            .iter()
+            .any(|e| e.targets.matches(&cluster.id, &cluster.tags))
+    });
+    named
+        || forecast_applies(cluster, config)
+        || cluster.tags.contains_key(LayerKind::Prescale.tag_key())
+}
+
+/// Whether the forecast may pre-scale this cluster on its own (`min: auto` windows use
+/// it regardless of the selector).
+fn forecast_applies(cluster: &Cluster, config: &Config) -> bool {
+    config.prescale.forecast_enabled
+        && config
+            .prescale
+            .forecast_selector
+            .as_ref()
+            .is_none_or(|(key, value)| cluster.tags.get(key) == Some(value))
+}
+
+/// The forecast the pre-scaler uses for `cluster` at `now`, given the calendar windows
+/// acting on it; `None` when it reads no history: the forecast is off, or neither the
+/// selector nor a `min: auto` window brings the cluster under it. History costs a
+/// GetMetricData per cluster, so it is read only when it can matter.
+pub async fn forecast_for(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    windows: &[&Window],
+    now: DateTime<Utc>,
+) -> Result<Option<Forecast>> {
+    Ok(
+        forecast_with_history(metrics, config, cluster, windows, now)
+            .await?
+            .map(|(forecast, _)| forecast),
+    )
+}
+
+/// [`forecast_for`], with the capacity history it was made from (for `plan`'s advice).
+pub async fn forecast_with_history(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    windows: &[&Window],
+    now: DateTime<Utc>,
+) -> Result<Option<(Forecast, Vec<(DateTime<Utc>, f64)>)>> {
+    let auto_window = windows.iter().any(|w| w.min == MinSpec::Auto);
+    if !config.prescale.forecast_enabled || !(forecast_applies(cluster, config) || auto_window) {
+        return Ok(None);
+    }
+    let spec = ForecastSpec::from_config(&config.prescale);
+    let samples = metrics
+        .capacity_history(
+            &cluster.id,
+            now - spec.lookback(),
+            now,
+            config.prescale.period,
+        )
+        .await?;
+    let forecast = predict(&samples, now, &spec);
+    tracing::info!(samples = samples.len(), peak = ?forecast.predicted_peak, explanation = %forecast.explanation, "forecast");
+    Ok(Some((forecast, samples)))
+}
+
+#[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
+async fn prescale_cluster(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    metrics: &impl Metrics,
+    config: &Config,
+    active: &[Window],
+    cluster: Cluster,
+    now: DateTime<Utc>,
+) -> Result<ClusterReport> {
+    let windows: Vec<&Window> = active
+        .iter()
+        .filter(|w| w.targets.matches(&cluster.id, &cluster.tags))
+        .collect();
+    let forecast = forecast_for(metrics, config, &cluster, &windows, now).await?;
+
+    let tags = cluster.tags();
+    let guardrails =
+        acu_pilot_core::desired::effective_guardrails(&config.guardrails, &tags, &cluster);
+    let key = LayerKind::Prescale.tag_key();
+    let current = tags.layer(LayerKind::Prescale);
+    let mut plan = plan_prescale(
+        now,
+        &windows,
+        forecast.as_ref(),
+        current,
+        &config.prescale,
+        &guardrails,
+    );
+    if current.is_none() && cluster.tags.contains_key(key) && plan.change == LayerChange::None {
+        // Our own tag, unreadable: nothing wants it, so it goes rather than blocking
+        // every reconcile of the cluster.
+        plan.reasons
+            .push(format!("{key} does not parse: it is removed"));
+        plan.change = LayerChange::Remove;
+    }
+    for reason in &plan.reasons {
+        tracing::info!(reason = %reason, "prescale decision");
+    }
+
+    let mut updated = cluster;
+    match &plan.change {
+        LayerChange::Write(layer) => {
+            let value = layer.to_tag_value();
+            if config.dry_run {
+                tracing::info!(tag = key, value = %value, "dry run: would write the prescale tag");
+            } else {
+                clusters
+                    .put_tags(&updated.arn, &[(key.to_owned(), value.clone())])
+                    .await?;
+                tracing::info!(tag = key, value = %value, "prescale tag written");
+            }
+            updated.tags.insert(key.to_owned(), value);
+        }
+        LayerChange::Remove => {
+            if config.dry_run {
+                tracing::info!(tag = key, "dry run: would remove the prescale tag");
+            } else {
+                clusters
+                    .remove_tags(&updated.arn, &[key.to_owned()])
+                    .await?;
+                tracing::info!(tag = key, "prescale tag removed");
+            }
+            updated.tags.remove(key);
+        }
+        LayerChange::Keep => tracing::info!(tag = key, "prescale tag already as wanted"),
+        LayerChange::None => tracing::debug!("no prescale layer wanted or present"),
+    }
+
+    // The tags just written stand in for a second DescribeDBClusters.
+    let reconciled = reconcile_cluster(clusters, notifier, config, &updated, now).await?;
+    Ok(ClusterReport {
+        cluster: reconciled.cluster,
+        windows: plan.windows,
+        forecast,
+        layer: plan.change.label(),
+        prescale: plan.layer,
+        before: reconciled.before,
+        after: reconciled.after,
+        changed: reconciled.changed,
+        reasons: plan.reasons,
+        reason: reconciled.reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+
+    const SCHEDULED_EVENT: &[u8] = include_bytes!("../../tests/fixtures/scheduled-event.json");
+
+    #[test]
+    fn the_scheduled_event_fixture_round_trips_and_is_a_tick() {
+        let raw: Value = serde_json::from_slice(SCHEDULED_EVENT).unwrap();
+        let typed: CloudWatchEvent = serde_json::from_slice(SCHEDULED_EVENT).unwrap();
+        assert_eq!(typed.detail_type.as_deref(), Some("Scheduled Event"));
+        assert_eq!(serde_json::to_value(&typed).unwrap(), raw);
+        check_event(&raw).unwrap();
+        check_event(&serde_json::json!({})).unwrap();
+    }
+
+    #[test]
+    fn a_non_object_event_is_refused_saying_what_it_got() {
+        for (event, kind) in [
+            (Value::Null, "null"),
+            (serde_json::json!([1]), "an array"),
+            (serde_json::json!("tick"), "a string"),
+        ] {
+            let err = check_event(&event).unwrap_err();
+            assert_eq!(err.error_type(), "InvalidInput");
+            assert!(err.to_string().contains(kind), "{err}");
+        }
+    }
+
+    // --- the tick over in-memory ports ------------------------------------------------
+
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use acu_pilot_ports::CalendarText;
+
+    #[derive(Default)]
+    struct FakeClusters {
+        clusters: Mutex<Vec<Cluster>>,
+        writes: Mutex<Vec<String>>,
+    }
+
+    impl FakeClusters {
+        fn with(clusters: Vec<Cluster>) -> Self {
+            Self {
+                clusters: Mutex::new(clusters),
+                ..Default::default()
+            }
+        }
+
+        fn writes(&self) -> Vec<String> {
+            self.writes.lock().unwrap().clone()
+        }
+    }
+
+    impl Clusters for FakeClusters {
+        async fn describe(&self, id: &str) -> Result<Cluster> {
+            let clusters = self.clusters.lock().unwrap();
+            clusters
+                .iter()
+                .find(|c| c.id == id)
+                .cloned()
+                .ok_or(Error::ClusterNotFound {
+                    cluster: id.to_owned(),
+                })
+        }
+
+        async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("modify {id} {range}"));
+            Ok(())
+        }
+
+        async fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
+            let mut writes = self.writes.lock().unwrap();
+            for (k, v) in tags {
+                writes.push(format!("tag {arn} {k}={v}"));
+            }
+            Ok(())
+        }
+
+        async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<()> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("untag {arn} {}", keys.join(",")));
+            Ok(())
+        }
+
+        async fn list_managed(&self) -> Result<Vec<Cluster>> {
+            Ok(self.clusters.lock().unwrap().clone())
+        }
+    }
+
+    struct Quiet;
+
+    impl Notifier for Quiet {
+        async fn publish(&self, _: &str, _: &Value) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct CountingMetrics {
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Metrics for CountingMetrics {
+        async fn capacity_history(
+            &self,
+            cluster_id: &str,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+            _: std::time::Duration,
+        ) -> Result<Vec<(DateTime<Utc>, f64)>> {
+            self.calls.lock().unwrap().push(cluster_id.to_owned());
+            Ok(Vec::new())
+        }
+    }
+
+    struct Text(&'static str);
+
+    impl CalendarSource for Text {
+        async fn load(&self) -> Result<Option<CalendarText>> {
+            Ok(Some(CalendarText {
+                origin: "test".into(),
+                text: self.0.into(),
+            }))
+        }
+    }
+
+    static LOADS: AtomicUsize = AtomicUsize::new(0);
+
+    struct CountingText(&'static str);
+
+    impl CalendarSource for CountingText {
+        async fn load(&self) -> Result<Option<CalendarText>> {
+            LOADS.fetch_add(1, Ordering::SeqCst);
+            Text(self.0).load().await
+        }
+    }
+
+    fn cluster(id: &str, extra: &[(&str, &str)]) -> Cluster {
+        let tags: std::collections::BTreeMap<String, String> = [
+            ("acu-pilot:managed", "true"),
+            ("acu-pilot:baseline", "min=0.5 max=16"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Cluster {
+            id: id.into(),
+            arn: format!("arn:aws:rds:us-east-1:123456789012:cluster:{id}"),
+            status: "available".into(),
+            engine: "aurora-mysql".into(),
+            engine_version: "8.0.mysql_aurora.3.09.0".into(),
+            range: Some(CapacityRange::from_f64(0.5, 16.0).unwrap()),
+            tags,
+            members: vec![format!("{id}-writer")],
+            range_problem: None,
+        }
+    }
+
+    fn no_forecast() -> Config {
+        let mut config = Config::default();
+        config.prescale.forecast_enabled = false;
+        config
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-10T14:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    const SALE: &str = "events:\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
+
+    #[tokio::test]
+    async fn given_a_sale_when_it_starts_then_the_tag_and_range_are_written_once() {
+        let clusters = FakeClusters::with(vec![cluster("shop", &[]), cluster("other", &[])]);
+        let metrics = CountingMetrics::default();
+        LOADS.store(0, Ordering::SeqCst);
+        let report = tick(
+            &clusters,
+            &Quiet,
+            &metrics,
+            &CountingText(SALE),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(LOADS.load(Ordering::SeqCst), 1, "the calendar is read once");
+        assert_eq!(report.skipped, 1, "other is not targeted");
+        assert_eq!(report.clusters.len(), 1);
+        assert_eq!(report.clusters[0].layer, "written");
+        assert_eq!(report.clusters[0].after.min.value(), 8.0);
+        let writes = clusters.writes();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(
+            writes[0]
+                .contains("acu-pilot:prescale=min=8 until=2026-12-10T15:00:00Z by=calendar:sale")
+        );
+        assert_eq!(writes[1], "modify shop 8–16 ACU");
+        assert!(
+            metrics.calls.lock().unwrap().is_empty(),
+            "forecast off: no history read"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_an_unreadable_prescale_tag_and_nothing_wanted_then_it_is_removed() {
+        let clusters =
+            FakeClusters::with(vec![cluster("shop", &[("acu-pilot:prescale", "min=lots")])]);
+        let report = tick(
+            &clusters,
+            &Quiet,
+            &CountingMetrics::default(),
+            &Text("events: []\n"),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.clusters[0].layer, "removed");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(
+            clusters.writes()[0],
+            format!("untag {} acu-pilot:prescale", cluster("shop", &[]).arn)
+        );
+    }
+
+    #[tokio::test]
+    async fn history_is_read_only_where_the_forecast_can_matter() {
+        let auto = "events:\n  - name: launch\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [auto]\n    min: auto\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [fixed]\n    min: 8\n";
+        let clusters = FakeClusters::with(vec![
+            cluster("auto", &[]),
+            cluster("fixed", &[]),
+            cluster("opted-in", &[("forecast", "on")]),
+        ]);
+        let metrics = CountingMetrics::default();
+        let mut config = Config::default();
+        config.prescale.forecast_selector = Some(("forecast".into(), "on".into()));
+        let report = tick(&clusters, &Quiet, &metrics, &Text(auto), &config, now())
+            .await
+            .unwrap();
+        let mut read = metrics.calls.lock().unwrap().clone();
+        read.sort();
+        assert_eq!(read, vec!["auto", "opted-in"]);
+        let auto = report
+            .clusters
+            .iter()
+            .find(|c| c.cluster == "auto")
+            .unwrap();
+        assert_eq!(
+            auto.layer, "none",
+            "no history, no prediction: {:?}",
+            auto.reasons
+        );
+        assert!(
+            auto.reasons.iter().any(|r| r.contains("min auto")),
+            "{:?}",
+            auto.reasons
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_calendar_fails_the_tick_naming_entry_and_field_before_any_call() {
+        let clusters = FakeClusters::with(vec![cluster("shop", &[])]);
+        let bad = "events:\n  - name: sale\n    every: \"0 9 * * NOPE\"\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
+        let err = tick(
+            &clusters,
+            &Quiet,
+            &CountingMetrics::default(),
+            &Text(bad),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type(), "InvalidInput");
+        assert!(err.to_string().contains("events[0] (sale).every"), "{err}");
+        assert!(clusters.writes().is_empty());
+    }
+}

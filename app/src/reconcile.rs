@@ -1,0 +1,148 @@
+//! Reconcile: read the cluster, compute the desired range, write only if it differs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::desired::{desired, effective_guardrails};
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::tags::Layer;
+use acu_pilot_ports::{Cluster, Clusters, Notifier};
+
+/// What reconcile found and did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reconciled {
+    pub cluster: String,
+    pub before: CapacityRange,
+    pub after: CapacityRange,
+    pub changed: bool,
+    pub dry_run: bool,
+    /// The active layers that explain `after`.
+    pub layers: Vec<Layer>,
+    pub reason: String,
+}
+
+/// Describe the cluster, then [`reconcile_cluster`].
+pub async fn reconcile(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    config: &Config,
+    cluster_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Reconciled> {
+    let cluster = clusters.describe(cluster_id).await?;
+    reconcile_cluster(clusters, notifier, config, &cluster, now).await
+}
+
+/// Compute the desired range of a cluster already read (with the tags it has now) and
+/// call ModifyDBCluster only if the live range differs. Nothing is written for a cluster
+/// that is unmanaged, has a malformed acu-pilot tag, or is not `available`.
+#[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
+pub async fn reconcile_cluster(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    config: &Config,
+    cluster: &Cluster,
+    now: DateTime<Utc>,
+) -> Result<Reconciled> {
+    let plan = plan(config, cluster, now)?;
+    // Even with nothing to change: a cluster that cannot take a change now must be
+    // visible as such (and retried), not reported as healthy.
+    if !cluster.is_available() {
+        return Err(Error::NotAvailable {
+            cluster: cluster.id.clone(),
+            status: cluster.status.clone(),
+        });
+    }
+    if !plan.changed {
+        tracing::info!(range = %plan.before, "range already as desired; nothing to do");
+        return Ok(plan);
+    }
+    let detail_type = if config.dry_run {
+        "Capacity Change Planned"
+    } else {
+        clusters.modify_range(&cluster.id, plan.after).await?;
+        "Capacity Changed"
+    };
+    announce_change(notifier, detail_type, &plan).await;
+    Ok(plan)
+}
+
+/// The pure half of reconcile: what would change, and why. Used by `plan` and dry runs.
+pub fn plan(config: &Config, cluster: &Cluster, now: DateTime<Utc>) -> Result<Reconciled> {
+    if !cluster.is_managed() {
+        return Err(Error::NotManaged {
+            cluster: cluster.id.clone(),
+        });
+    }
+    let tags = cluster.tags();
+    if let Some(problem) = tags.problems.first() {
+        return Err(Error::MalformedTag {
+            cluster: cluster.id.clone(),
+            source: problem.clone(),
+        });
+    }
+    if let Some(problem) = &cluster.range_problem {
+        return Err(Error::invalid(
+            "ServerlessV2ScalingConfiguration",
+            problem.clone(),
+        ));
+    }
+    let before = cluster.range.ok_or_else(|| Error::NotServerless {
+        cluster: cluster.id.clone(),
+    })?;
+    let baseline = tags.baseline.ok_or_else(|| Error::MissingBaseline {
+        cluster: cluster.id.clone(),
+    })?;
+    let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
+    let after = desired(baseline, &tags.layers, now, &guardrails);
+    let layers: Vec<Layer> = tags
+        .layers
+        .iter()
+        .filter(|layer| layer.is_active(now))
+        .cloned()
+        .collect();
+    let reason = if layers.is_empty() {
+        format!("baseline {baseline}, no active layer")
+    } else {
+        let names: Vec<String> = layers
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} by {} until {}",
+                    l.kind,
+                    l.by,
+                    acu_pilot_core::tags::format_instant(l.until)
+                )
+            })
+            .collect();
+        format!("baseline {baseline} + {}", names.join(", "))
+    };
+    Ok(Reconciled {
+        cluster: cluster.id.clone(),
+        before,
+        changed: after != before,
+        after,
+        dry_run: config.dry_run,
+        layers,
+        reason,
+    })
+}
+
+async fn announce_change(notifier: &impl Notifier, detail_type: &str, plan: &Reconciled) {
+    super::announce(
+        notifier,
+        detail_type,
+        json!({
+            "cluster": plan.cluster,
+            "before": plan.before,
+            "after": plan.after,
+            "layers": plan.layers,
+            "reason": plan.reason,
+            "dry_run": plan.dry_run,
+        }),
+    )
+    .await;
+}

@@ -1,0 +1,128 @@
+//! The AWS SDK adapters behind the [ports](acu_pilot_ports). Thin on purpose: they translate
+//! between SDK shapes and ours and keep the SDK's error codes; all decisions live elsewhere.
+
+pub mod calendar_source;
+pub mod cloudwatch;
+pub mod cloudwatch_metrics;
+pub mod cluster_ids;
+pub mod error;
+pub mod eventbridge;
+pub mod provisioning;
+pub mod rds;
+pub mod recorder;
+
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
+
+pub use calendar_source::ConfiguredCalendar;
+pub use cloudwatch::CloudWatchAlarms;
+pub use cloudwatch_metrics::CloudWatchMetrics;
+pub use eventbridge::EventBridgeNotifier;
+pub use provisioning::RdsProvisioning;
+pub use rds::RdsClusters;
+pub use recorder::CallRecorder;
+
+use acu_pilot_core::config::Config;
+
+/// Every adapter a function may need, built once at start-up from one SDK config.
+/// The SDK resolves its endpoint the standard way, so `AWS_ENDPOINT_URL` points all of
+/// them at the local emulator with no code path of ours knowing.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub clusters: RdsClusters,
+    pub notifier: EventBridgeNotifier,
+    pub alarms: CloudWatchAlarms,
+    pub metrics: CloudWatchMetrics,
+    pub calendar: ConfiguredCalendar,
+    pub provisioning: RdsProvisioning,
+}
+
+impl Aws {
+    pub async fn from_env(config: &Config) -> Self {
+        Self::from_sdk_config(load_sdk_config().await, config)
+    }
+
+    pub fn from_sdk_config(sdk: SdkConfig, config: &Config) -> Self {
+        Self::build(sdk, config, None)
+    }
+
+    /// As [`Aws::from_sdk_config`], with every request also recorded by `recorder`.
+    pub fn recorded(sdk: SdkConfig, config: &Config, recorder: &CallRecorder) -> Self {
+        Self::build(sdk, config, Some(recorder))
+    }
+
+    fn build(sdk: SdkConfig, config: &Config, recorder: Option<&CallRecorder>) -> Self {
+        let mut rds = aws_sdk_rds::config::Builder::from(&sdk);
+        let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
+        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
+        let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
+        if let Some(recorder) = recorder {
+            rds = rds.interceptor(recorder.clone());
+            events = events.interceptor(recorder.clone());
+            cloudwatch = cloudwatch.interceptor(recorder.clone());
+            ssm = ssm.interceptor(recorder.clone());
+        }
+        // One CloudWatch client, shared: the alarms and the metric history use the same API.
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build());
+        let rds = aws_sdk_rds::Client::from_conf(rds.build());
+        Aws {
+            provisioning: RdsProvisioning::new(rds.clone()),
+            clusters: RdsClusters::new(rds),
+            notifier: EventBridgeNotifier::new(
+                aws_sdk_eventbridge::Client::from_conf(events.build()),
+                config.event_bus.clone(),
+            ),
+            alarms: CloudWatchAlarms::new(cloudwatch.clone()),
+            metrics: CloudWatchMetrics::new(cloudwatch),
+            calendar: ConfiguredCalendar::from_config(
+                &config.prescale,
+                aws_sdk_ssm::Client::from_conf(ssm.build()),
+            ),
+        }
+    }
+}
+
+impl acu_pilot_ports::Ports for Aws {
+    type Clusters = RdsClusters;
+    type Alarms = CloudWatchAlarms;
+    type Notifier = EventBridgeNotifier;
+    type Metrics = CloudWatchMetrics;
+    type Calendar = ConfiguredCalendar;
+    type Provisioning = RdsProvisioning;
+
+    fn clusters(&self) -> &RdsClusters {
+        &self.clusters
+    }
+    fn alarms(&self) -> &CloudWatchAlarms {
+        &self.alarms
+    }
+    fn notifier(&self) -> &EventBridgeNotifier {
+        &self.notifier
+    }
+    fn metrics(&self) -> &CloudWatchMetrics {
+        &self.metrics
+    }
+    fn calendar(&self) -> &ConfiguredCalendar {
+        &self.calendar
+    }
+    fn provisioning(&self) -> &RdsProvisioning {
+        &self.provisioning
+    }
+}
+
+/// The standard SDK configuration chain: region, credentials and `AWS_ENDPOINT_URL`, over
+/// an HTTPS client on rustls with ring (see the workspace Cargo.toml for why not aws-lc).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+/// The HTTP(S) client every SDK client of ours uses, including the credential providers.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}

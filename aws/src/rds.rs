@@ -1,0 +1,193 @@
+//! Aurora clusters through the RDS API.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
+
+use crate::error::sdk_error;
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_ports::{Cluster, Clusters};
+
+#[derive(Clone, Debug)]
+pub struct RdsClusters {
+    client: Client,
+}
+
+impl RdsClusters {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Every DB cluster in the account and region: one paginated DescribeDBClusters,
+    /// each with its TagList.
+    pub(crate) async fn describe_all(&self) -> Result<Vec<DbCluster>> {
+        self.client
+            .describe_db_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("DescribeDBClusters", e))
+    }
+}
+
+/// SDK cluster → ours. A range Aurora would never report (min > max) becomes a
+/// `range_problem` naming the cluster, refused by reconcile, rather than a failed listing.
+pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
+    let id = c.db_cluster_identifier().unwrap_or_default().to_owned();
+    let (range, range_problem) = match c
+        .serverless_v2_scaling_configuration()
+        .and_then(|s| Some((s.min_capacity()?, s.max_capacity()?)))
+    {
+        Some((min, max)) => match CapacityRange::from_f64(min, max) {
+            Ok(range) => (Some(range), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "cluster {id} ServerlessV2ScalingConfiguration: {e}"
+                )),
+            ),
+        },
+        None => (None, None),
+    };
+    let tags: BTreeMap<String, String> = c
+        .tag_list()
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    let mut members: Vec<(bool, String)> = c
+        .db_cluster_members()
+        .iter()
+        .filter_map(|m| {
+            Some((
+                !m.is_cluster_writer().unwrap_or(false),
+                m.db_instance_identifier()?.to_owned(),
+            ))
+        })
+        .collect();
+    members.sort();
+    Cluster {
+        arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
+        status: c.status().unwrap_or_default().to_owned(),
+        engine: c.engine().unwrap_or_default().to_owned(),
+        engine_version: c.engine_version().unwrap_or_default().to_owned(),
+        range,
+        tags,
+        members: members.into_iter().map(|(_, id)| id).collect(),
+        range_problem,
+        id,
+    }
+}
+
+/// An SDK error on a call about one cluster: "no such cluster" becomes our typed
+/// `ClusterNotFound`; anything else keeps its code.
+fn cluster_error<E, R>(operation: &'static str, id: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if err.as_service_error().and_then(|e| e.code()) == Some("DBClusterNotFoundFault") {
+        Error::ClusterNotFound {
+            cluster: id.to_owned(),
+        }
+    } else {
+        sdk_error(operation, err)
+    }
+}
+
+impl Clusters for RdsClusters {
+    async fn describe(&self, id: &str) -> Result<Cluster> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| cluster_error("DescribeDBClusters", id, e))?;
+        let cluster = out
+            .db_clusters()
+            .iter()
+            .find(|c| c.db_cluster_identifier() == Some(id))
+            .ok_or_else(|| Error::ClusterNotFound {
+                cluster: id.to_owned(),
+            })?;
+        Ok(cluster_from_sdk(cluster))
+    }
+
+    async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
+        // Only the scaling configuration, and always both bounds: a ModifyDBCluster can
+        // also change passwords and engine settings, and we never want to send those.
+        self.client
+            .modify_db_cluster()
+            .db_cluster_identifier(id)
+            .serverless_v2_scaling_configuration(
+                ServerlessV2ScalingConfiguration::builder()
+                    .min_capacity(range.min.value())
+                    .max_capacity(range.max.value())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| cluster_error("ModifyDBCluster", id, e))?;
+        Ok(())
+    }
+
+    async fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
+        Ok(())
+    }
+
+    async fn list_managed(&self) -> Result<Vec<Cluster>> {
+        // DescribeDBClusters has no tag filter; the TagList comes with every cluster, so
+        // one paginated listing is enough to find ours without a call per cluster.
+        let all = self.describe_all().await?;
+        let mut managed = Vec::new();
+        for c in &all {
+            let cluster = cluster_from_sdk(c);
+            if cluster.is_managed() {
+                managed.push(cluster);
+            }
+        }
+        Ok(managed)
+    }
+}

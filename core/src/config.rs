@@ -1,0 +1,439 @@
+//! Typed configuration from the environment, read and validated once at start-up.
+//! A bad value stops start-up with a message naming the variable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::capacity::{Acu, Guardrails};
+use crate::error::{Error, Result};
+
+/// Everything the four functions and the CLI can be told, with DESIGN.md's safe defaults.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Config {
+    /// `ACU_PILOT_FLOOR` / `ACU_PILOT_CEILING` / `ACU_PILOT_ALLOW_AUTO_PAUSE`.
+    pub guardrails: Guardrails,
+    /// `ACU_PILOT_DRY_RUN`: decide and report, never write.
+    pub dry_run: bool,
+    /// `ACU_PILOT_EVENT_BUS`: where `acu-pilot` events go.
+    pub event_bus: String,
+    pub boost: BoostConfig,
+    pub prescale: PrescaleConfig,
+    pub janitor: JanitorConfig,
+    pub provisioner: ProvisionerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoostConfig {
+    /// `ACU_PILOT_BOOST_FACTOR`: max is multiplied by this on each step (default 1.5).
+    pub step_factor: f64,
+    /// `ACU_PILOT_BOOST_MIN_STEP`: a step raises max by at least this much (default 2).
+    pub min_step: Acu,
+    /// `ACU_PILOT_BOOST_MIN_FRACTION`: min rises to this fraction of the new max (0 = off).
+    pub min_fraction: f64,
+    /// `ACU_PILOT_BOOST_TTL`: how long a boost lives after its last step (default 2h).
+    #[serde(with = "duration_text")]
+    pub ttl: Duration,
+    /// `ACU_PILOT_COOLDOWN`: a repeated ALARM inside this changes nothing (default 10m).
+    #[serde(with = "duration_text")]
+    pub cooldown: Duration,
+    /// `ACU_PILOT_ECONOMY_TTL`: how long an economy layer lives if the low alarm's OK never
+    /// arrives (default 24h).
+    #[serde(with = "duration_text")]
+    pub economy_ttl: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PrescaleConfig {
+    /// `ACU_PILOT_CALENDAR`: a calendar file (local runs and the demo).
+    pub calendar_file: Option<String>,
+    /// `ACU_PILOT_CALENDAR_PARAMETER`: an SSM parameter holding the calendar (deployed).
+    pub calendar_parameter: Option<String>,
+    /// `ACU_PILOT_LEAD`: default lead time before a window (default 30m).
+    #[serde(with = "duration_text")]
+    pub lead: Duration,
+    /// `ACU_PILOT_FORECAST`: whether the forecast may pre-scale (default true).
+    pub forecast_enabled: bool,
+    /// `ACU_PILOT_FORECAST_SELECTOR`: `key=value`; the forecast applies only to managed
+    /// clusters carrying that tag (default: every managed cluster).
+    pub forecast_selector: Option<(String, String)>,
+    /// `ACU_PILOT_FORECAST_LOOKBACK`: history read for the forecast (default 28d).
+    #[serde(with = "duration_text")]
+    pub lookback: Duration,
+    /// `ACU_PILOT_FORECAST_PERIOD`: metric period (default 5m).
+    #[serde(with = "duration_text")]
+    pub period: Duration,
+    /// `ACU_PILOT_FORECAST_HORIZON`: how far ahead the peak is predicted (default 1h).
+    #[serde(with = "duration_text")]
+    pub horizon: Duration,
+    /// `ACU_PILOT_FORECAST_THRESHOLD`: act when the predicted peak exceeds the floor by this (default 4).
+    pub threshold: Acu,
+    /// `ACU_PILOT_WARM_FRACTION`: pre-scale min to this fraction of the predicted peak (default 0.5).
+    pub warm_fraction: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JanitorConfig {
+    /// `ACU_PILOT_ENFORCE`: put drifted ranges back (default off: report only).
+    pub enforce: bool,
+    /// `ACU_PILOT_CONCURRENCY`: clusters handled at once (default 8).
+    pub concurrency: usize,
+}
+
+/// Defaults for provisioning requests that leave the network settings out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProvisionerConfig {
+    /// `ACU_PILOT_SUBNET_GROUP`: the DB subnet group of new clusters.
+    pub subnet_group: Option<String>,
+    /// `ACU_PILOT_SECURITY_GROUP_IDS`: comma-separated VPC security group ids.
+    pub security_group_ids: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::from_lookup(|_| None).expect("the defaults are valid")
+    }
+}
+
+impl Config {
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self> {
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let env = Env(&lookup);
+        let floor = env.acu("ACU_PILOT_FLOOR", Acu::HALF)?;
+        let ceiling = env.acu("ACU_PILOT_CEILING", Acu::new(64.0)?)?;
+        let allow_auto_pause = env.flag("ACU_PILOT_ALLOW_AUTO_PAUSE", false)?;
+        let guardrails = Guardrails::new(floor, ceiling, allow_auto_pause).map_err(|e| {
+            let variable = if e.field == "floor" {
+                "ACU_PILOT_FLOOR"
+            } else {
+                "ACU_PILOT_CEILING"
+            };
+            Error::Config {
+                variable: variable.into(),
+                message: e.to_string(),
+            }
+        })?;
+        if floor == Acu::ZERO && !allow_auto_pause {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_FLOOR".into(),
+                message: "0 means auto-pause; set ACU_PILOT_ALLOW_AUTO_PAUSE=true to allow it"
+                    .into(),
+            });
+        }
+        let boost = BoostConfig {
+            step_factor: env.fraction("ACU_PILOT_BOOST_FACTOR", 1.5, 1.0, 10.0)?,
+            min_step: env.acu("ACU_PILOT_BOOST_MIN_STEP", Acu::new(2.0)?)?,
+            min_fraction: env.fraction("ACU_PILOT_BOOST_MIN_FRACTION", 0.0, 0.0, 1.0)?,
+            ttl: env.duration("ACU_PILOT_BOOST_TTL", "2h")?,
+            cooldown: env.duration("ACU_PILOT_COOLDOWN", "10m")?,
+            economy_ttl: env.duration("ACU_PILOT_ECONOMY_TTL", "24h")?,
+        };
+        let prescale = PrescaleConfig {
+            calendar_file: env.text("ACU_PILOT_CALENDAR"),
+            calendar_parameter: env.text("ACU_PILOT_CALENDAR_PARAMETER"),
+            lead: env.duration("ACU_PILOT_LEAD", "30m")?,
+            forecast_enabled: env.flag("ACU_PILOT_FORECAST", true)?,
+            forecast_selector: env.tag_selector("ACU_PILOT_FORECAST_SELECTOR")?,
+            lookback: env.duration("ACU_PILOT_FORECAST_LOOKBACK", "28d")?,
+            period: env.duration("ACU_PILOT_FORECAST_PERIOD", "5m")?,
+            horizon: env.duration("ACU_PILOT_FORECAST_HORIZON", "1h")?,
+            threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::new(4.0)?)?,
+            warm_fraction: env.fraction("ACU_PILOT_WARM_FRACTION", 0.5, 0.05, 1.0)?,
+        };
+        if prescale.period.as_secs() < 60 || !prescale.period.as_secs().is_multiple_of(60) {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_FORECAST_PERIOD".into(),
+                message: "must be a whole number of minutes (CloudWatch periods)".into(),
+            });
+        }
+        let concurrency = env.number("ACU_PILOT_CONCURRENCY", 8.0)?;
+        if !(1.0..=64.0).contains(&concurrency) || concurrency.fract() != 0.0 {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_CONCURRENCY".into(),
+                message: format!("{concurrency} is not a whole number from 1 to 64"),
+            });
+        }
+        let janitor = JanitorConfig {
+            enforce: env.flag("ACU_PILOT_ENFORCE", false)?,
+            concurrency: concurrency as usize,
+        };
+        let security_group_ids: Vec<String> = env
+            .text("ACU_PILOT_SECURITY_GROUP_IDS")
+            .map(|ids| {
+                ids.split(',')
+                    .map(|id| id.trim().to_owned())
+                    .filter(|id| !id.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = security_group_ids.iter().find(|id| !id.starts_with("sg-")) {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_SECURITY_GROUP_IDS".into(),
+                message: format!("{bad:?} is not a security group id (sg-…)"),
+            });
+        }
+        let provisioner = ProvisionerConfig {
+            subnet_group: env.text("ACU_PILOT_SUBNET_GROUP"),
+            security_group_ids,
+        };
+        Ok(Config {
+            guardrails,
+            dry_run: env.flag("ACU_PILOT_DRY_RUN", false)?,
+            event_bus: env
+                .text("ACU_PILOT_EVENT_BUS")
+                .unwrap_or_else(|| "default".into()),
+            boost,
+            prescale,
+            janitor,
+            provisioner,
+        })
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn bad(name: &str, value: &str, expected: &str) -> Error {
+        Error::Config {
+            variable: name.to_owned(),
+            message: format!("{value:?} is not {expected}"),
+        }
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(Self::bad(name, &v, "true or false")),
+            },
+        }
+    }
+
+    fn number(&self, name: &str, default: f64) -> Result<f64> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| Self::bad(name, &v, "a number")),
+        }
+    }
+
+    fn fraction(&self, name: &str, default: f64, low: f64, high: f64) -> Result<f64> {
+        let value = self.number(name, default)?;
+        if (low..=high).contains(&value) {
+            Ok(value)
+        } else {
+            Err(Error::Config {
+                variable: name.to_owned(),
+                message: format!("{value} is outside {low}..={high}"),
+            })
+        }
+    }
+
+    fn acu(&self, name: &str, default: Acu) -> Result<Acu> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => Acu::parse_field(name, &v).map_err(|e| Error::Config {
+                variable: name.to_owned(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn tag_selector(&self, name: &str) -> Result<Option<(String, String)>> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        match text.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok(Some((key.trim().to_owned(), value.trim().to_owned())))
+            }
+            _ => Err(Self::bad(name, &text, "a tag selector key=value")),
+        }
+    }
+
+    fn duration(&self, name: &str, default: &str) -> Result<Duration> {
+        let text = self.text(name).unwrap_or_else(|| default.to_owned());
+        parse_duration(&text).map_err(|message| Error::Config {
+            variable: name.to_owned(),
+            message,
+        })
+    }
+}
+
+/// Parses `30m`, `2h`, `1h30m`, `90s`, `28d`, `1w` (units s, m, h, d, w; no sign).
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration (expected e.g. 30m, 2h, 1h30m)".into());
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a duration (expected e.g. 30m, 2h, 1h30m; units s m h d w)"
+                ));
+            }
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration: a unit without a number"))?;
+        total = total
+            .checked_add(n.checked_mul(unit).ok_or("duration too large")?)
+            .ok_or("duration too large")?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!(
+            "{text:?} is not a duration: {digits} has no unit (s, m, h, d or w)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Formats a duration the way [`parse_duration`] reads it.
+pub fn format_duration(duration: Duration) -> String {
+    let mut secs = duration.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+mod duration_text {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_are_the_safe_ones() {
+        let c = Config::default();
+        assert_eq!(c.guardrails.floor, Acu::HALF);
+        assert_eq!(c.guardrails.ceiling, Acu::new(64.0).unwrap());
+        assert!(!c.guardrails.allow_auto_pause && !c.dry_run && !c.janitor.enforce);
+        assert_eq!(c.boost.ttl, Duration::from_secs(7200));
+        assert_eq!(c.janitor.concurrency, 8);
+    }
+
+    #[test]
+    fn economy_ttl_defaults_to_a_day_and_names_its_variable() {
+        assert_eq!(
+            Config::default().boost.economy_ttl,
+            Duration::from_secs(86_400)
+        );
+        let c = config(&[("ACU_PILOT_ECONOMY_TTL", "6h")]).unwrap();
+        assert_eq!(c.boost.economy_ttl, Duration::from_secs(21_600));
+        let err = config(&[("ACU_PILOT_ECONOMY_TTL", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("ACU_PILOT_ECONOMY_TTL"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("ACU_PILOT_CEILING", "300"),
+            ("ACU_PILOT_CEILING", "0.5"),
+            ("ACU_PILOT_FLOOR", "0.3"),
+            ("ACU_PILOT_FLOOR", "0"),
+            ("ACU_PILOT_DRY_RUN", "maybe"),
+            ("ACU_PILOT_BOOST_TTL", "2 hours"),
+            ("ACU_PILOT_BOOST_FACTOR", "0.5"),
+            ("ACU_PILOT_CONCURRENCY", "0"),
+            ("ACU_PILOT_FORECAST_SELECTOR", "team"),
+            ("ACU_PILOT_FORECAST_SELECTOR", "=shop"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_forecast_selector_is_a_tag_key_and_value() {
+        assert_eq!(Config::default().prescale.forecast_selector, None);
+        let c = config(&[("ACU_PILOT_FORECAST_SELECTOR", "team = shop")]).unwrap();
+        assert_eq!(
+            c.prescale.forecast_selector,
+            Some(("team".to_owned(), "shop".to_owned()))
+        );
+    }
+
+    #[test]
+    fn provisioning_network_defaults_are_optional_and_checked() {
+        let c = Config::default();
+        assert_eq!(c.provisioner, ProvisionerConfig::default());
+        let c = config(&[
+            ("ACU_PILOT_SUBNET_GROUP", "db-subnets"),
+            ("ACU_PILOT_SECURITY_GROUP_IDS", "sg-1, sg-2,"),
+        ])
+        .unwrap();
+        assert_eq!(c.provisioner.subnet_group.as_deref(), Some("db-subnets"));
+        assert_eq!(c.provisioner.security_group_ids, vec!["sg-1", "sg-2"]);
+        let err = config(&[("ACU_PILOT_SECURITY_GROUP_IDS", "sg-1,web")]).unwrap_err();
+        assert!(
+            err.to_string().contains("ACU_PILOT_SECURITY_GROUP_IDS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn durations_parse_and_format_back() {
+        for (text, secs) in [
+            ("30m", 1800),
+            ("2h", 7200),
+            ("1h30m", 5400),
+            ("28d", 2_419_200),
+        ] {
+            let d = parse_duration(text).unwrap();
+            assert_eq!(d.as_secs(), secs);
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d);
+        }
+        assert!(parse_duration("30").is_err());
+        assert!(parse_duration("-5m").is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! The one pure function every acu-pilot function ends in: baseline + active layers →
+//! the range the cluster should have now.
+
+use chrono::{DateTime, Utc};
+
+use crate::capacity::{Acu, CapacityRange, Guardrails};
+use crate::engine::{Engine, supports_auto_pause};
+use crate::model::Cluster;
+use crate::tags::{ClusterTags, Layer, LayerKind};
+
+/// Pin beats everything; otherwise
+/// `min = max(prescale.min, boost.min, economy active ? economy.min or floor : baseline.min)`
+/// and `max = max(baseline.max, boost.max, prescale.max, min)`; then clamped to the
+/// guardrails. Layers whose `until` has passed have no effect, and their order does not
+/// matter (two layers of one kind combine by max).
+pub fn desired(
+    baseline: CapacityRange,
+    layers: &[Layer],
+    now: DateTime<Utc>,
+    guardrails: &Guardrails,
+) -> CapacityRange {
+    let active = |kind: LayerKind| {
+        layers
+            .iter()
+            .filter(move |layer| layer.kind == kind && layer.is_active(now))
+    };
+    let highest =
+        |kind: LayerKind, pick: fn(&Layer) -> Option<Acu>| active(kind).filter_map(pick).max();
+
+    let pinned = active(LayerKind::Pin).next().is_some();
+    let (min, max) = if pinned {
+        (
+            highest(LayerKind::Pin, |l| l.min).unwrap_or(baseline.min),
+            highest(LayerKind::Pin, |l| l.max).unwrap_or(baseline.max),
+        )
+    } else {
+        let resting_min = if active(LayerKind::Economy).next().is_some() {
+            highest(LayerKind::Economy, |l| l.min)
+                .unwrap_or(guardrails.floor)
+                .min(baseline.min)
+        } else {
+            baseline.min
+        };
+        let min = [
+            Some(resting_min),
+            highest(LayerKind::Prescale, |l| l.min),
+            highest(LayerKind::Boost, |l| l.min),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(resting_min);
+        let max = [
+            Some(baseline.max),
+            highest(LayerKind::Boost, |l| l.max),
+            highest(LayerKind::Prescale, |l| l.max),
+            Some(min),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(baseline.max);
+        (min, max)
+    };
+    clamp(min, max, guardrails)
+}
+
+/// The guardrails: 1 ≤ max ≤ ceiling, floor ≤ min ≤ max, min 0 only with auto-pause.
+pub fn clamp(min: Acu, max: Acu, guardrails: &Guardrails) -> CapacityRange {
+    let max = max.clamp(Acu::ONE, guardrails.ceiling.max(Acu::ONE));
+    let min = min.max(guardrails.lowest_min()).min(max);
+    CapacityRange { min, max }
+}
+
+/// The configured guardrails, narrowed by the cluster's own tags and engine: a cluster
+/// may lower its ceiling or raise its floor with tags, and min 0 needs both the
+/// configuration and an engine version that supports auto-pause.
+pub fn effective_guardrails(
+    config: &Guardrails,
+    tags: &ClusterTags,
+    cluster: &Cluster,
+) -> Guardrails {
+    let ceiling = tags.ceiling.unwrap_or(config.ceiling).max(Acu::ONE);
+    let floor = tags.floor.unwrap_or(config.floor).min(ceiling);
+    let engine_pauses = Engine::parse(&cluster.engine)
+        .is_some_and(|engine| supports_auto_pause(engine, &cluster.engine_version));
+    Guardrails {
+        floor,
+        ceiling,
+        allow_auto_pause: config.allow_auto_pause && engine_pauses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    fn acu(v: f64) -> Acu {
+        Acu::new(v).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-25T19:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn layer(kind: LayerKind, min: Option<f64>, max: Option<f64>, minutes_left: i64) -> Layer {
+        Layer {
+            kind,
+            min: min.map(acu),
+            max: max.map(acu),
+            until: now() + Duration::minutes(minutes_left),
+            by: "test".into(),
+            at: None,
+        }
+    }
+
+    fn baseline() -> CapacityRange {
+        CapacityRange::new(acu(0.5), acu(16.0)).unwrap()
+    }
+
+    #[test]
+    fn no_layers_gives_the_baseline() {
+        assert_eq!(
+            desired(baseline(), &[], now(), &Guardrails::default()),
+            baseline()
+        );
+    }
+
+    #[test]
+    fn a_live_boost_raises_max_and_an_expired_one_does_not() {
+        let g = Guardrails::default();
+        let live = [layer(LayerKind::Boost, None, Some(24.0), 10)];
+        assert_eq!(desired(baseline(), &live, now(), &g).max, acu(24.0));
+        let expired = [layer(LayerKind::Boost, None, Some(24.0), 0)];
+        assert_eq!(desired(baseline(), &expired, now(), &g), baseline());
+    }
+
+    #[test]
+    fn prescale_raises_min_and_lifts_max_when_it_must() {
+        let g = Guardrails::default();
+        let r = desired(
+            baseline(),
+            &[layer(LayerKind::Prescale, Some(20.0), None, 5)],
+            now(),
+            &g,
+        );
+        assert_eq!((r.min, r.max), (acu(20.0), acu(20.0)));
+    }
+
+    #[test]
+    fn economy_lets_min_fall_to_the_floor_but_not_below_prescale() {
+        let g = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let base = CapacityRange::new(acu(4.0), acu(16.0)).unwrap();
+        let eco = layer(LayerKind::Economy, None, None, 30);
+        assert_eq!(
+            desired(base, std::slice::from_ref(&eco), now(), &g).min,
+            acu(0.5)
+        );
+        let pre = layer(LayerKind::Prescale, Some(8.0), None, 30);
+        assert_eq!(desired(base, &[eco, pre], now(), &g).min, acu(8.0));
+    }
+
+    #[test]
+    fn the_ceiling_caps_every_layer_and_min_zero_needs_auto_pause() {
+        let g = Guardrails::new(Acu::ZERO, acu(32.0), false).unwrap();
+        let base = CapacityRange::new(Acu::ZERO, acu(16.0)).unwrap();
+        let r = desired(
+            base,
+            &[layer(LayerKind::Boost, None, Some(100.0), 5)],
+            now(),
+            &g,
+        );
+        assert_eq!((r.min, r.max), (acu(0.5), acu(32.0)));
+        let g = Guardrails::new(Acu::ZERO, acu(32.0), true).unwrap();
+        assert_eq!(desired(base, &[], now(), &g).min, Acu::ZERO);
+    }
+
+    #[test]
+    fn a_pin_wins_over_everything() {
+        let g = Guardrails::default();
+        let layers = [
+            layer(LayerKind::Boost, Some(8.0), Some(48.0), 30),
+            layer(LayerKind::Prescale, Some(16.0), None, 30),
+            layer(LayerKind::Pin, Some(2.0), Some(4.0), 30),
+        ];
+        let r = desired(baseline(), &layers, now(), &g);
+        assert_eq!((r.min, r.max), (acu(2.0), acu(4.0)));
+    }
+
+    fn any_acu() -> impl Strategy<Value = Acu> {
+        (0u16..=512).prop_map(|h| Acu::from_halves(h).unwrap())
+    }
+
+    fn any_kind() -> impl Strategy<Value = LayerKind> {
+        prop::sample::select(LayerKind::ALL.to_vec())
+    }
+
+    fn any_layer() -> impl Strategy<Value = Layer> {
+        (
+            any_kind(),
+            prop::option::of(any_acu()),
+            prop::option::of(any_acu()),
+            -120i64..120,
+        )
+            .prop_map(|(kind, min, max, minutes)| Layer {
+                kind,
+                min,
+                max,
+                until: now() + Duration::minutes(minutes),
+                by: "prop".into(),
+                at: None,
+            })
+    }
+
+    fn any_baseline() -> impl Strategy<Value = CapacityRange> {
+        (any_acu(), any_acu()).prop_filter_map("invalid range", |(a, b)| {
+            CapacityRange::new(a.min(b), a.max(b)).ok()
+        })
+    }
+
+    fn any_guardrails() -> impl Strategy<Value = Guardrails> {
+        (any_acu(), (2u16..=512), any::<bool>()).prop_filter_map(
+            "floor above ceiling",
+            |(floor, ceiling, auto_pause)| {
+                Guardrails::new(floor, Acu::from_halves(ceiling).unwrap(), auto_pause).ok()
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn desired_is_always_a_valid_range_inside_the_guardrails(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let r = desired(base, &layers, now(), &g);
+            prop_assert!(r.min <= r.max);
+            prop_assert!(Acu::ONE <= r.max && r.max <= g.ceiling && g.ceiling <= Acu::MAX);
+            prop_assert!(CapacityRange::new(r.min, r.max).is_ok());
+            prop_assert!(r.min >= g.floor.min(r.max));
+            if !g.allow_auto_pause {
+                prop_assert!(r.min >= Acu::HALF);
+            }
+        }
+
+        #[test]
+        fn an_active_pin_wins(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            pin in any_layer(),
+            g in any_guardrails(),
+        ) {
+            let pin = Layer { kind: LayerKind::Pin, until: now() + Duration::minutes(1), ..pin };
+            let mut all: Vec<Layer> = layers.into_iter().filter(|l| l.kind != LayerKind::Pin).collect();
+            all.push(pin.clone());
+            let expected = clamp(pin.min.unwrap_or(base.min), pin.max.unwrap_or(base.max), &g);
+            prop_assert_eq!(desired(base, &all, now(), &g), expected);
+        }
+
+        #[test]
+        fn min_is_never_below_an_active_prescale(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let r = desired(base, &layers, now(), &g);
+            let pinned = layers.iter().any(|l| l.kind == LayerKind::Pin && l.is_active(now()));
+            for pre in layers.iter().filter(|l| l.kind == LayerKind::Prescale && l.is_active(now())) {
+                if let (Some(min), false) = (pre.min, pinned) {
+                    prop_assert!(r.min >= min.min(g.ceiling));
+                }
+            }
+        }
+
+        #[test]
+        fn expired_layers_have_no_effect(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let live: Vec<Layer> = layers.iter().filter(|l| l.is_active(now())).cloned().collect();
+            prop_assert_eq!(desired(base, &layers, now(), &g), desired(base, &live, now(), &g));
+        }
+
+        #[test]
+        fn the_order_of_layers_does_not_matter(
+            base in any_baseline(),
+            mut layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let forward = desired(base, &layers, now(), &g);
+            layers.reverse();
+            prop_assert_eq!(forward, desired(base, &layers, now(), &g));
+            let half = layers.len() / 2;
+            layers.rotate_left(half);
+            prop_assert_eq!(forward, desired(base, &layers, now(), &g));
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The Lambda entry points: what the four function binaries and the CLI's `invoke` share.
+//! Set-up happens once per process (telemetry, configuration, the AWS adapters); each
+//! invocation parses nothing itself: it hands the event to its service and maps the error
+//! to the runtime's diagnostic.
+
+pub mod telemetry;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use acu_pilot_aws::Aws;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// The four functions of the application.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Function {
+    Provisioner,
+    AlarmHandler,
+    PreScaler,
+    Janitor,
+}
+
+impl Function {
+    pub const ALL: [Function; 4] = [
+        Function::Provisioner,
+        Function::AlarmHandler,
+        Function::PreScaler,
+        Function::Janitor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Provisioner => "provisioner",
+            Function::AlarmHandler => "alarm-handler",
+            Function::PreScaler => "pre-scaler",
+            Function::Janitor => "janitor",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// What a handler needs, built once per process.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub config: Config,
+    pub aws: Aws,
+}
+
+/// The configuration from the process environment, validated once at start-up.
+pub fn config_from_env() -> Result<Config> {
+    Config::from_lookup(|name| std::env::var(name).ok())
+}
+
+/// Runs one invocation of `function` on `event` at `now` (the CLI's `invoke`).
+pub async fn handle(
+    function: Function,
+    event: Value,
+    now: DateTime<Utc>,
+    deps: &Deps,
+) -> Result<Value> {
+    let (ports, config) = (&deps.aws, &deps.config);
+    // Boxed: each service's future is large, and nesting them all in one future overflows
+    // the compiler's layout depth.
+    match function {
+        Function::AlarmHandler => {
+            Box::pin(acu_pilot_app::alarm_handler::handle(
+                event, now, ports, config,
+            ))
+            .await
+        }
+        Function::Janitor => {
+            Box::pin(acu_pilot_app::janitor::handle(event, now, ports, config)).await
+        }
+        Function::PreScaler => {
+            Box::pin(acu_pilot_app::prescaler::handle(event, now, ports, config)).await
+        }
+        Function::Provisioner => {
+            Box::pin(acu_pilot_app::provisioner::handle(
+                event, now, ports, config,
+            ))
+            .await
+        }
+    }
+}
+
+/// One function's handler, as its binary names it. A binary passes only its own service,
+/// so it links only that service's code (smaller bootstrap, faster cold start); the CLI's
+/// `invoke` goes through [`handle`], which knows all four.
+pub type Handler =
+    for<'a> fn(Value, DateTime<Utc>, &'a Deps) -> Pin<Box<dyn Future<Output = Result<Value>> + 'a>>;
+
+/// The runtime's view of an error: the stable `errorType` operators filter logs and DLQs
+/// by, and the message.
+pub fn diagnostic(err: Error) -> Diagnostic {
+    Diagnostic {
+        error_type: err.error_type().to_owned(),
+        error_message: err.to_string(),
+    }
+}
+
+/// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming
+/// the variable), SDK clients, then the runtime loop.
+pub async fn run(
+    function: Function,
+    handler: Handler,
+) -> std::result::Result<(), lambda_runtime::Error> {
+    telemetry::init_lambda();
+    let config = config_from_env().inspect_err(|err| {
+        tracing::error!(function = function.name(), error = %err, "invalid configuration; not starting");
+    })?;
+    let deps = Deps {
+        aws: Aws::from_env(&config).await,
+        config,
+    };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler(event.payload, Utc::now(), deps)
+            .await
+            .map_err(diagnostic)
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retryable_error_reaches_the_runtime_as_retryable() {
+        let diagnostic = diagnostic(Error::NotAvailable {
+            cluster: "shop".into(),
+            status: "stopped".into(),
+        });
+        assert_eq!(diagnostic.error_type, "Retryable");
+        assert!(diagnostic.error_message.contains("stopped"));
+    }
+
+    #[test]
+    fn every_function_is_found_by_its_name() {
+        for function in Function::ALL {
+            assert_eq!(Function::parse(function.name()), Some(function));
+        }
+        assert_eq!(Function::parse("nope"), None);
+    }
+}

@@ -1,0 +1,669 @@
+//! The layered policies under simulation, built from the functions' own decisions:
+//!
+//! - `alarms-only`: simulated high and low alarms on the modelled metrics; each
+//!   transition becomes a real [`events::AlarmTransition`] and goes through the
+//!   alarm-handler's [`policy::alarm::decide`](acu_pilot_core::policy::alarm::decide).
+//! - `prescale-only`: every 5 minutes, the real [`Calendar`] windows and the real
+//!   [`predict`] (fed only the trace's past) go through
+//!   [`plan_prescale`].
+//! - `acu-pilot`: both, plus the janitor's expiry every 15 minutes.
+//!
+//! Each writes layers as tags on a [`SimCluster`] and reconciles only when a function
+//! runs, as in production. The settings are the production defaults
+//! ([`Config::default`]) unless the config file's `policy` section overrides them, with
+//! the same `ACU_PILOT_*` names and validation as the functions' environment.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::cloudwatch::{AlarmSpec, AlarmState, Comparison, Metric, SimAlarm, Statistic};
+use super::cluster::SimCluster;
+use super::replay::{ReplayConfig, SimPolicy, StaticPeak, StaticPolicy, TickContext};
+use super::trace::Trace;
+use acu_pilot_core::calendar::Calendar;
+use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::config::Config;
+use acu_pilot_core::desired::effective_guardrails;
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::events::{self, AlarmMetric, ComparisonOperator, EventShape};
+use acu_pilot_core::forecast::{ForecastSpec, predict};
+use acu_pilot_core::policy::alarm::{decide, renews_boost};
+use acu_pilot_core::policy::prescale::{LayerChange, plan_prescale};
+use acu_pilot_core::tags::{self, LayerKind};
+
+/// The simulated cluster's identifier: a calendar entry must target it (`clusters: [sim]`).
+pub const CLUSTER_ID: &str = "sim";
+
+/// The pre-scaler's and the janitor's schedules (template.yaml: `rate(5 minutes)`,
+/// `rate(15 minutes)`).
+pub const PRESCALE_EVERY_MINUTES: u32 = 5;
+pub const JANITOR_EVERY_MINUTES: u32 = 15;
+
+/// The config file's `policy` section: the functions' settings, by their environment
+/// variable names (`{"ACU_PILOT_BOOST_FACTOR": "2"}`), and the simulated alarms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySettings {
+    pub env: BTreeMap<String, String>,
+    /// Default: the provisioner's, ACUUtilization ≥ 75 % for 2 × 5 min.
+    pub high_alarm: Option<AlarmSpec>,
+    /// Default: the recipe's, ServerlessDatabaseCapacity < 1 for 4 × 15 min.
+    pub low_alarm: Option<AlarmSpec>,
+}
+
+impl PolicySettings {
+    /// The functions' [`Config`]: the defaults with `env` applied. A name no function
+    /// reads is refused, like any other unknown key in the file.
+    pub fn config(&self) -> Result<Config> {
+        let read = std::cell::RefCell::new(Vec::new());
+        let config = Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            self.env.get(name).cloned()
+        })
+        .map_err(|e| match e {
+            Error::Config { variable, message } => Error::Config {
+                variable: format!("policy.env.{variable}"),
+                message,
+            },
+            other => other,
+        })?;
+        let read = read.into_inner();
+        if let Some(unknown) = self.env.keys().find(|k| !read.contains(k)) {
+            return Err(Error::Config {
+                variable: format!("policy.env.{unknown}"),
+                message: format!("not a setting acu-pilot reads (known: {})", read.join(", ")),
+            });
+        }
+        Ok(config)
+    }
+
+    pub fn high_alarm(&self) -> AlarmSpec {
+        self.high_alarm.clone().unwrap_or_else(|| AlarmSpec {
+            name: format!("acu-pilot-{CLUSTER_ID}-high-acu"),
+            metric: Metric::AcuUtilization,
+            statistic: Statistic::Average,
+            comparison: Comparison::GreaterThanOrEqualToThreshold,
+            threshold: 75.0,
+            period_secs: 300,
+            evaluation_periods: 2,
+            datapoints_to_alarm: 2,
+        })
+    }
+
+    pub fn low_alarm(&self) -> AlarmSpec {
+        self.low_alarm.clone().unwrap_or_else(|| AlarmSpec {
+            name: format!("Aurora-{CLUSTER_ID}-Low-ACU"),
+            metric: Metric::ServerlessDatabaseCapacity,
+            statistic: Statistic::Average,
+            comparison: Comparison::LessThanThreshold,
+            threshold: 1.0,
+            period_secs: 900,
+            evaluation_periods: 4,
+            datapoints_to_alarm: 4,
+        })
+    }
+}
+
+/// Which functions a layered policy runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Functions {
+    AlarmsOnly,
+    PrescaleOnly,
+    All,
+}
+
+impl Functions {
+    pub fn name(self) -> &'static str {
+        match self {
+            Functions::AlarmsOnly => "alarms-only",
+            Functions::PrescaleOnly => "prescale-only",
+            Functions::All => "acu-pilot",
+        }
+    }
+
+    fn alarms(self) -> bool {
+        self != Functions::PrescaleOnly
+    }
+
+    fn prescale(self) -> bool {
+        self != Functions::AlarmsOnly
+    }
+
+    fn janitor(self) -> bool {
+        self == Functions::All
+    }
+}
+
+/// A simulated alarm with the role the handler resolves for it and, while a boost has
+/// moved its threshold, the original to restore.
+struct RoleAlarm {
+    alarm: SimAlarm,
+    original: Option<f64>,
+}
+
+/// A layered policy: the real functions' decisions on a simulated cluster.
+pub struct Autopilot {
+    functions: Functions,
+    config: Config,
+    cluster: SimCluster,
+    alarms: Vec<RoleAlarm>,
+    calendar: Option<Calendar>,
+    forecast: ForecastSpec,
+}
+
+impl Autopilot {
+    pub fn new(
+        functions: Functions,
+        replay: &ReplayConfig,
+        config: &Config,
+        calendar: Option<&Calendar>,
+    ) -> Self {
+        let alarms = if functions.alarms() {
+            [replay.policy.high_alarm(), replay.policy.low_alarm()]
+                .into_iter()
+                .map(|spec| RoleAlarm {
+                    alarm: SimAlarm::new(spec),
+                    original: None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let lead = TimeDelta::from_std(config.prescale.lead).unwrap_or(TimeDelta::zero());
+        Self {
+            functions,
+            config: config.clone(),
+            cluster: SimCluster::new(CLUSTER_ID, replay.baseline, config.guardrails),
+            alarms,
+            calendar: calendar
+                .filter(|_| functions.prescale())
+                .map(|c| c.clone().with_default_lead(lead)),
+            forecast: ForecastSpec::from_config(&config.prescale),
+        }
+    }
+
+    fn guardrails(&self) -> acu_pilot_core::capacity::Guardrails {
+        effective_guardrails(
+            &self.config.guardrails,
+            &self.cluster.tags(),
+            &self.cluster.cluster,
+        )
+    }
+
+    fn live(&self) -> CapacityRange {
+        self.cluster
+            .cluster
+            .range
+            .expect("a simulated cluster has a range")
+    }
+
+    /// The alarm-handler, once per transition the simulated CloudWatch reports.
+    fn alarm_handler(&mut self, ctx: &TickContext<'_>) -> bool {
+        let mut ran = false;
+        for i in 0..self.alarms.len() {
+            if let Some(change) = self.alarms[i].alarm.evaluate(ctx.metrics(), ctx.now) {
+                ran |= self.handle_transition(i, &change, ctx.now);
+            }
+        }
+        ran
+    }
+
+    /// One alarm event through the alarm-handler's decision, as production applies it.
+    fn handle_transition(
+        &mut self,
+        i: usize,
+        change: &super::cloudwatch::AlarmTransition,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let spec = &self.alarms[i].alarm.spec;
+        let transition = to_event(spec, change);
+        let Some((role, _)) = transition.role(None) else {
+            return false;
+        };
+        let tags = self.cluster.tags();
+        let decision = decide(
+            role,
+            &transition,
+            &tags,
+            self.live(),
+            &self.guardrails(),
+            &self.config.boost,
+            now,
+        );
+        for kind in &decision.remove {
+            self.cluster.remove_layer(*kind);
+        }
+        for layer in &decision.put {
+            self.cluster.put_layer(layer);
+        }
+        if let Some(scale) = decision.threshold_scale
+            && transition.watches_absolute_capacity()
+        {
+            // The handler moves an absolute threshold with max (PutMetricAlarm, which
+            // also resets the alarm), and keeps the original to restore.
+            let slot = &mut self.alarms[i];
+            let threshold = slot.alarm.spec.threshold;
+            slot.original.get_or_insert(threshold);
+            slot.alarm.set_threshold(threshold * scale);
+        }
+        true
+    }
+
+    /// The pre-scaler's tick: calendar windows and forecast into the prescale layer.
+    fn pre_scaler(&mut self, ctx: &TickContext<'_>) {
+        let now = ctx.now;
+        let tags = self.cluster.tags();
+        let windows = self
+            .calendar
+            .as_ref()
+            .map(|c| c.active_for(CLUSTER_ID, &self.cluster.cluster.tags, now))
+            .unwrap_or_default();
+        let window_refs: Vec<_> = windows.iter().collect();
+        let forecast = self.config.prescale.forecast_enabled.then(|| {
+            let from = now - self.forecast.lookback();
+            let start = ctx.past.partition_point(|s| s.at < from);
+            let history: Vec<(DateTime<Utc>, f64)> =
+                ctx.past[start..].iter().map(|s| (s.at, s.acu)).collect();
+            predict(&history, now, &self.forecast)
+        });
+        let plan = plan_prescale(
+            now,
+            &window_refs,
+            forecast.as_ref(),
+            tags.layer(LayerKind::Prescale),
+            &self.config.prescale,
+            &self.guardrails(),
+        );
+        match plan.change {
+            LayerChange::Write(layer) => self.cluster.put_layer(&layer),
+            LayerChange::Remove => self.cluster.remove_layer(LayerKind::Prescale),
+            LayerChange::Keep | LayerChange::None => {}
+        }
+    }
+
+    /// The janitor: a high alarm still in ALARM goes through the alarm-handler again
+    /// (CloudWatch reports only changes, so without this a boost would expire under a
+    /// firing alarm), then expired layers go.
+    fn janitor(&mut self, now: DateTime<Utc>) {
+        for i in 0..self.alarms.len() {
+            let alarm = &self.alarms[i].alarm;
+            if alarm.state() != AlarmState::Alarm
+                || !renews_boost(&self.cluster.tags(), &alarm.spec.name)
+            {
+                continue;
+            }
+            let still_firing = super::cloudwatch::AlarmTransition {
+                alarm: alarm.spec.name.clone(),
+                at: now,
+                previous: AlarmState::Alarm,
+                state: AlarmState::Alarm,
+                reason: "still in ALARM at the janitor's sweep".to_owned(),
+                datapoints: Vec::new(),
+            };
+            self.handle_transition(i, &still_firing, now);
+        }
+        self.cluster.expire_layers(now);
+    }
+
+    fn restore_thresholds(&mut self, now: DateTime<Utc>) {
+        let boosted = self
+            .cluster
+            .tags()
+            .layer(LayerKind::Boost)
+            .is_some_and(|b| b.is_active(now));
+        if boosted {
+            return;
+        }
+        for slot in &mut self.alarms {
+            if let Some(original) = slot.original.take() {
+                slot.alarm.set_threshold(original);
+            }
+        }
+    }
+}
+
+impl SimPolicy for Autopilot {
+    fn name(&self) -> &str {
+        self.functions.name()
+    }
+
+    fn initial_range(&self, _: &ReplayConfig) -> CapacityRange {
+        self.live()
+    }
+
+    fn on_tick(&mut self, ctx: &TickContext<'_>) -> Option<CapacityRange> {
+        let now = ctx.now;
+        // Each function ends in reconcile; nothing moves the range between runs.
+        let mut ran = self.functions.alarms() && self.alarm_handler(ctx);
+        let minute = now.minute() + 60 * now.hour();
+        // A trace step over a minute may step over the schedule's minute: run on the
+        // first tick at or after it.
+        let due = |every: u32| {
+            let step = ctx.step.num_minutes().max(1) as u32;
+            minute % every < step.min(every)
+        };
+        if self.functions.prescale() && due(PRESCALE_EVERY_MINUTES) {
+            self.pre_scaler(ctx);
+            ran = true;
+        }
+        if self.functions.janitor() && due(JANITOR_EVERY_MINUTES) {
+            self.janitor(now);
+            ran = true;
+        }
+        self.restore_thresholds(now);
+        if ran {
+            self.cluster.reconcile(now)
+        } else {
+            None
+        }
+    }
+}
+
+/// The event the alarm-handler would receive for a simulated transition.
+fn to_event(
+    spec: &AlarmSpec,
+    change: &super::cloudwatch::AlarmTransition,
+) -> events::AlarmTransition {
+    let state = |s: AlarmState| match s {
+        AlarmState::Ok => events::AlarmState::Ok,
+        AlarmState::Alarm => events::AlarmState::Alarm,
+        AlarmState::InsufficientData => events::AlarmState::InsufficientData,
+    };
+    let comparison = match spec.comparison {
+        Comparison::GreaterThanThreshold => ComparisonOperator::GreaterThanThreshold,
+        Comparison::GreaterThanOrEqualToThreshold => {
+            ComparisonOperator::GreaterThanOrEqualToThreshold
+        }
+        Comparison::LessThanThreshold => ComparisonOperator::LessThanThreshold,
+        Comparison::LessThanOrEqualToThreshold => ComparisonOperator::LessThanOrEqualToThreshold,
+    };
+    let role = comparison.role();
+    let mut tags = BTreeMap::from([(tags::ALARM_CLUSTER.to_owned(), CLUSTER_ID.to_owned())]);
+    if let Some(role) = role {
+        tags.insert(tags::ALARM_ROLE.to_owned(), role.to_string());
+    }
+    events::AlarmTransition {
+        alarm_name: spec.name.clone(),
+        alarm_arn: Some(format!(
+            "arn:aws:cloudwatch:us-east-1:000000000000:alarm:{}",
+            spec.name
+        )),
+        state: state(change.state),
+        previous_state: Some(state(change.previous)),
+        state_timestamp: change.at,
+        reason: Some(change.reason.clone()),
+        metrics: vec![AlarmMetric {
+            namespace: Some("AWS/RDS".into()),
+            name: spec.metric.name().into(),
+            dimensions: BTreeMap::from([(
+                events::CLUSTER_DIMENSION.to_owned(),
+                CLUSTER_ID.to_owned(),
+            )]),
+        }],
+        is_metric_math: false,
+        cluster: Some(CLUSTER_ID.into()),
+        role_hint: role,
+        comparison: Some(comparison),
+        threshold: Some(spec.threshold),
+        tags,
+        shape: EventShape::EventBridge,
+    }
+}
+
+/// The five policies of `acu-pilot simulate`, in report order.
+pub fn all_policies(
+    trace: &Trace,
+    replay: &ReplayConfig,
+    config: &Config,
+    calendar: Option<&Calendar>,
+) -> Vec<Box<dyn SimPolicy>> {
+    let layered = |functions| -> Box<dyn SimPolicy> {
+        Box::new(Autopilot::new(functions, replay, config, calendar))
+    };
+    vec![
+        Box::new(StaticPolicy),
+        Box::new(StaticPeak::new(trace)),
+        layered(Functions::AlarmsOnly),
+        layered(Functions::PrescaleOnly),
+        layered(Functions::All),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::compare;
+    use acu_pilot_core::capacity::Acu;
+
+    fn shipped(path: &str) -> String {
+        let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn run(trace: &str, calendar: Option<&str>, config: &Config) -> crate::SimReport {
+        let trace = Trace::parse(&shipped(trace)).unwrap();
+        let calendar = calendar.map(|c| Calendar::parse(&shipped(c)).unwrap());
+        let replay = ReplayConfig {
+            guardrails: config.guardrails,
+            ..ReplayConfig::default()
+        };
+        let mut policies = all_policies(&trace, &replay, config, calendar.as_ref());
+        compare(&trace, &replay, &mut policies, &mut || {})
+    }
+
+    fn policy<'a>(report: &'a crate::SimReport, name: &str) -> &'a crate::PolicyResult {
+        report.policies.iter().find(|p| p.name == name).unwrap()
+    }
+
+    #[test]
+    fn on_the_sales_day_acu_pilot_meets_more_demand_than_each_part_at_a_fraction_of_peak_cost() {
+        let report = run(
+            "traces/sales-day.csv",
+            Some("calendar-sales-day.yaml"),
+            &Config::default(),
+        );
+        let pilot = policy(&report, "acu-pilot");
+        for other in ["static", "alarms-only", "prescale-only"] {
+            let other = policy(&report, other);
+            assert!(
+                pilot.unmet_acu_minutes < other.unmet_acu_minutes,
+                "{pilot:?} vs {other:?}"
+            );
+        }
+        let peak = policy(&report, "static-peak");
+        assert!(
+            pilot.acu_hours <= 0.35 * peak.acu_hours,
+            "{pilot:?} vs {peak:?}"
+        );
+    }
+
+    #[test]
+    fn a_boost_does_not_expire_under_a_high_alarm_that_is_still_firing() {
+        // An hour at 4 ACU, then five hours at 30: longer than the boost's 2-hour TTL.
+        // CloudWatch sends one ALARM transition; the janitor must keep the capacity up.
+        let start = DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..360)
+            .map(|minute| crate::trace::Sample {
+                at: start + TimeDelta::minutes(minute),
+                acu: if minute < 60 { 4.0 } else { 30.0 },
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let config = Config::default();
+        let replay = ReplayConfig {
+            guardrails: config.guardrails,
+            ..ReplayConfig::default()
+        };
+        let mut policies = all_policies(&trace, &replay, &config, None);
+        let report = compare(&trace, &replay, &mut policies, &mut || {});
+        let pilot = report
+            .runs
+            .iter()
+            .find(|r| r.result.name == "acu-pilot")
+            .unwrap();
+        let last = pilot.changes.last().expect("acu-pilot changed the range");
+        assert!(last.to.max.value() >= 30.0, "{:?}", pilot.changes);
+        assert!(
+            pilot.result.unmet_acu_minutes < policy(&report, "static").unmet_acu_minutes / 4.0,
+            "{:?}",
+            pilot.result
+        );
+    }
+
+    #[test]
+    fn a_baseline_outgrown_every_day_is_hinted_and_taking_the_hint_meets_the_demand() {
+        // Five days: 4 ACU, and 30 ACU every evening from 18:00 to 22:00.
+        let start = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..5 * 288)
+            .map(|step| {
+                let at = start + TimeDelta::minutes(5 * step);
+                let evening = (18..22).contains(&at.hour());
+                crate::trace::Sample {
+                    at,
+                    acu: if evening { 30.0 } else { 4.0 },
+                }
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let config = Config::default();
+        let simulate = |baseline_max: f64| {
+            let replay = ReplayConfig {
+                guardrails: config.guardrails,
+                baseline: CapacityRange::new(Acu::HALF, Acu::new(baseline_max).unwrap()).unwrap(),
+                ..ReplayConfig::default()
+            };
+            let mut policies = all_policies(&trace, &replay, &config, None);
+            compare(&trace, &replay, &mut policies, &mut || {})
+        };
+        let report = simulate(16.0);
+        let hint = report.baseline_hint.clone().expect("a baseline hint");
+        assert_eq!((hint.days_at_max, hint.days_with_data), (5, 5));
+        assert!(hint.suggested_max.value() >= 30.0, "{hint:?}");
+
+        let taken = simulate(hint.suggested_max.value());
+        assert_eq!(taken.baseline_hint, None);
+        let (before, after) = (policy(&report, "acu-pilot"), policy(&taken, "acu-pilot"));
+        assert!(
+            after.unmet_acu_minutes < before.unmet_acu_minutes / 4.0,
+            "{before:?} → {after:?}"
+        );
+    }
+
+    #[test]
+    fn the_alarms_go_through_the_handler_s_decision_with_the_provisioner_s_alarm() {
+        let report = run("traces/sales-day.csv", None, &Config::default());
+        let run = &report.runs[2];
+        assert_eq!(run.result.name, "alarms-only");
+        // Two 5-minute periods over 75 %, published a minute late: 18:11. The default
+        // step is ×1.5 (16 → 24); the alarm then stays in ALARM, so there is no second step.
+        let first = &run.changes[0];
+        assert_eq!(first.at.to_rfc3339(), "2026-11-27T18:11:00+00:00");
+        assert_eq!(first.to.max.value(), 24.0);
+        assert_eq!(run.changes.len(), 1, "{:?}", run.changes);
+    }
+
+    #[test]
+    fn a_policy_default_changes_the_simulation() {
+        let default = run("traces/sales-day.csv", None, &Config::default());
+        let settings = PolicySettings {
+            env: BTreeMap::from([("ACU_PILOT_BOOST_FACTOR".to_owned(), "2".to_owned())]),
+            ..PolicySettings::default()
+        };
+        let doubled = run("traces/sales-day.csv", None, &settings.config().unwrap());
+        let (a, b) = (
+            policy(&default, "alarms-only"),
+            policy(&doubled, "alarms-only"),
+        );
+        assert!(b.unmet_acu_minutes < a.unmet_acu_minutes, "{a:?} vs {b:?}");
+        assert_eq!(doubled.runs[2].changes[0].to.max.value(), 32.0);
+    }
+
+    #[test]
+    fn an_absolute_threshold_moves_with_max_so_the_alarm_fires_again() {
+        // The recipe's high alarm: ServerlessDatabaseCapacity > 12 for 2 × 300 s.
+        let trace = Trace::parse(&shipped("traces/sales-day.csv")).unwrap();
+        let replay = ReplayConfig {
+            policy: PolicySettings {
+                high_alarm: Some(AlarmSpec {
+                    name: "Aurora-sim-High-ACU".into(),
+                    metric: Metric::ServerlessDatabaseCapacity,
+                    statistic: Statistic::Average,
+                    comparison: Comparison::GreaterThanThreshold,
+                    threshold: 12.0,
+                    period_secs: 300,
+                    evaluation_periods: 2,
+                    datapoints_to_alarm: 2,
+                }),
+                ..PolicySettings::default()
+            },
+            ..ReplayConfig::default()
+        };
+        let mut policy = Autopilot::new(Functions::AlarmsOnly, &replay, &Config::default(), None);
+        let run = crate::replay(&trace, &replay, &mut policy, &mut || {});
+        let maxes: Vec<f64> = run.changes.iter().map(|c| c.to.max.value()).collect();
+        // 16 → 24 (threshold 12 → 18, re-armed) → 36 → 54 (×1.5 each) while demand stays ~48.
+        assert!(maxes.starts_with(&[24.0, 36.0, 54.0]), "{maxes:?}");
+        // Once the last boost has expired, the original threshold is back.
+        assert_eq!(policy.alarms[0].alarm.spec.threshold, 12.0);
+    }
+
+    #[test]
+    fn the_forecast_sees_only_the_past_and_pre_scales_the_third_week() {
+        // Three copies of the shipped week: from the third, two past weeks predict the
+        // weekday peak (~8 ACU > floor 0.5 + threshold 4): min rises to half of it.
+        let week = Trace::parse(&shipped("traces/week.csv")).unwrap();
+        let samples: Vec<_> = (0..3)
+            .flat_map(|k| {
+                week.samples().iter().map(move |s| crate::Sample {
+                    at: s.at + chrono::Duration::weeks(k),
+                    acu: s.acu,
+                })
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let replay = ReplayConfig::default();
+        let mut policy = Autopilot::new(Functions::PrescaleOnly, &replay, &Config::default(), None);
+        let run = crate::replay(&trace, &replay, &mut policy, &mut || {});
+        let third_week = trace.start() + chrono::Duration::weeks(2);
+        assert!(!run.changes.is_empty());
+        assert!(
+            run.changes.iter().all(|c| c.at >= third_week),
+            "{:?}",
+            run.changes[0]
+        );
+        assert!(
+            run.changes.iter().any(|c| c.to.min.value() >= 3.0),
+            "{:?}",
+            run.changes
+        );
+    }
+
+    #[test]
+    fn policy_settings_are_checked_like_the_environment() {
+        let bad = |k: &str, v: &str| {
+            PolicySettings {
+                env: BTreeMap::from([(k.to_owned(), v.to_owned())]),
+                ..PolicySettings::default()
+            }
+            .config()
+            .unwrap_err()
+            .to_string()
+        };
+        let e = bad("ACU_PILOT_BOOST_FACTOR", "lots");
+        assert!(e.contains("policy.env.ACU_PILOT_BOOST_FACTOR"), "{e}");
+        let e = bad("ACU_PILOT_BOOST_FACTROR", "2");
+        assert!(
+            e.contains("policy.env.ACU_PILOT_BOOST_FACTROR") && e.contains("not a setting"),
+            "{e}"
+        );
+        let file: std::result::Result<ReplayConfig, _> =
+            serde_json::from_str(r#"{"policy": {"envv": {}}}"#);
+        assert!(file.unwrap_err().to_string().contains("envv"));
+    }
+}
