@@ -28,9 +28,10 @@ $(VENV_TOOLS)/.build-installed: scripts/requirements-build.txt
 	touch $@
 
 .PHONY: lint
-lint: toolchain ## cargo fmt --check and clippy -D warnings
+lint: toolchain ## cargo fmt --check, clippy -D warnings, and the crate layering
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/check-layers.sh
 
 .PHONY: validate
 validate: ## cfn-lint, checkov and sam validate --lint on template.yaml

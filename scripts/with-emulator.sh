@@ -5,9 +5,6 @@
 #   scripts/with-emulator.sh cargo test --workspace
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-emulator.sh"
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 state=$(mktemp -d "${TMPDIR:-/tmp}/acu-pilot-emulator.XXXXXX")
 pid=""
 stop() {
@@ -24,15 +21,9 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-GATEWAY_PORT=$port BIND_HOST=127.0.0.1 TMPDIR=$state \
-  "$root/.venv-ministack/bin/ministack" -d >/dev/null
-pid=$(cat "$state/ministack-$port.pid")
-endpoint="http://127.0.0.1:$port"
-for _ in $(seq 100); do
-  if curl -fsS "$endpoint/_ministack/health" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-curl -fsS "$endpoint/_ministack/health" >/dev/null || { echo "the emulator did not start; its log:" >&2; cat "$state"/ministack-*.log >&2; exit 1; }
+endpoint=$("$root/scripts/start-emulator.sh" "$state")
+pid=$(cat "$state/pid")
+port=${endpoint##*:}
 
 export AWS_ENDPOINT_URL="$endpoint"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1

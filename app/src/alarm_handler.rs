@@ -106,7 +106,6 @@ pub async fn handle(
 
 /// The handler over the ports: parse, resolve cluster and role, decide, write the layer
 /// tags, move an absolute threshold, reconcile. A bad event fails before any AWS call.
-#[tracing::instrument(skip_all, fields(alarm, cluster))]
 pub async fn run(
     clusters: &impl Clusters,
     notifier: &impl Notifier,
@@ -116,6 +115,20 @@ pub async fn run(
     now: DateTime<Utc>,
 ) -> Result<AlarmOutcome> {
     let t = acu_pilot_core::events::parse_event(event).map_err(Error::from)?;
+    apply(clusters, notifier, alarms, config, t, now).await
+}
+
+/// The decision for one transition, however it arrived: an alarm event parsed by
+/// [`run`], or the janitor's typed renewal of a high alarm still in ALARM.
+#[tracing::instrument(skip_all, fields(alarm, cluster))]
+pub async fn apply(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    alarms: &impl Alarms,
+    config: &Config,
+    t: AlarmTransition,
+    now: DateTime<Utc>,
+) -> Result<AlarmOutcome> {
     let span = tracing::Span::current();
     span.record("alarm", t.alarm_name.as_str());
     let mut out = AlarmOutcome::new(&t, config.dry_run);

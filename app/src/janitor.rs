@@ -11,18 +11,21 @@
 //! else the account holds. Writes happen only for a cluster with something to change.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::provisioner::Decommissioner;
 use crate::{alarm_thresholds, announce, reconcile_cluster};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
 use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::events::{
+    AlarmMetric, AlarmRole, AlarmState, AlarmTransition, CLUSTER_DIMENSION, EventShape,
+};
 use acu_pilot_core::policy::janitor::{self as policy, RangeVerdict};
 use acu_pilot_core::tags::{self, ClusterTags, LayerKind};
 use acu_pilot_ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier, Ports};
@@ -30,28 +33,19 @@ use acu_pilot_ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier, Po
 /// The only alarm names acu-pilot creates (and may touch, per the template's IAM policy).
 pub const ALARM_PREFIXES: [&str; 2] = ["acu-pilot-", "Aurora-"];
 
-/// Decommissions a cluster whose `acu-pilot:ttl` has passed. The provisioner owns the one
-/// implementation (final snapshot unless the tags say otherwise); the janitor only decides.
-pub trait Decommissioner: Send + Sync {
-    fn decommission(
-        &self,
-        cluster: &Cluster,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// Stand-in until `service::provisioner::decommission` is wired here: the expired cluster
-/// is reported in `errors` (code `DecommissionUnavailable`) and left running.
+/// A decommissioner that never tears anything down, for sweeps that must not (tests and
+/// benchmarks of the rest of the sweep): an expired cluster is reported in `errors`
+/// (code `DecommissionUnavailable`) and left running.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DecommissionNotWired;
+pub struct NoDecommission;
 
-impl Decommissioner for DecommissionNotWired {
+impl Decommissioner for NoDecommission {
     async fn decommission(&self, cluster: &Cluster, _now: DateTime<Utc>) -> Result<()> {
         Err(Error::Aws {
             operation: "Decommission",
             code: Some("DecommissionUnavailable".into()),
             message: format!(
-                "cluster {} is past its acu-pilot:ttl, but this build has no decommission path",
+                "cluster {} is past its acu-pilot:ttl, but this sweep may not decommission",
                 cluster.id
             ),
             retryable: false,
@@ -367,13 +361,12 @@ where
             {
                 continue;
             }
-            let event = still_firing_event(tagged, &cluster.id, self.now);
-            let outcome = crate::alarm_handler::run(
+            let outcome = crate::alarm_handler::apply(
                 self.clusters,
                 self.notifier,
                 self.alarms,
                 self.config,
-                &event,
+                still_firing(tagged, &cluster.id, self.now),
                 self.now,
             )
             .await?;
@@ -566,55 +559,34 @@ async fn delete_orphans(
     Ok(orphans)
 }
 
-/// The EventBridge event CloudWatch would send if it re-sent a firing alarm's state: the
-/// alarm-handler's input, so the renewal takes the one code path alarm events take.
-fn still_firing_event(tagged: &TaggedAlarm, cluster_id: &str, now: DateTime<Utc>) -> Value {
+/// A high alarm still in ALARM at `now`, as the alarm-handler's decision takes it: the
+/// renewal goes through the one code path alarm events take, with no event to forge.
+fn still_firing(tagged: &TaggedAlarm, cluster_id: &str, now: DateTime<Utc>) -> AlarmTransition {
     let alarm = &tagged.alarm;
-    // arn:aws:cloudwatch:<region>:<account>:alarm:<name>
-    let arn_parts: Vec<&str> = alarm.arn.split(':').collect();
-    let region = arn_parts.get(3).copied().unwrap_or("us-east-1");
-    let account = arn_parts.get(4).copied().unwrap_or("000000000000");
-    let timestamp = now.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
-    let state = json!({
-        "value": "ALARM",
-        "reason": "still in ALARM at the janitor's sweep",
-        "timestamp": timestamp,
-    });
     let mut dimensions = alarm.spec.dimensions.clone();
     dimensions
-        .entry("DBClusterIdentifier".to_owned())
+        .entry(CLUSTER_DIMENSION.to_owned())
         .or_insert_with(|| cluster_id.to_owned());
-    json!({
-        "version": "0",
-        "id": format!("acu-pilot-janitor-{}-{}", alarm.spec.name, now.timestamp()),
-        "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch",
-        "account": account,
-        "time": tags::format_instant(now),
-        "region": region,
-        "resources": [alarm.arn],
-        "detail": {
-            "alarmName": alarm.spec.name,
-            "state": state,
-            "previousState": state,
-            "configuration": {
-                "metrics": [{
-                    "id": "m1",
-                    "metricStat": {
-                        "metric": {
-                            "namespace": alarm.spec.namespace,
-                            "name": alarm.spec.metric,
-                            "dimensions": dimensions,
-                        },
-                        "period": alarm.spec.period,
-                        "stat": alarm.spec.statistic.clone().unwrap_or_else(|| "Average".to_owned()),
-                    },
-                    "returnData": true,
-                }],
-            },
-            "alarmTags": tagged.tags,
-        },
-    })
+    AlarmTransition {
+        alarm_name: alarm.spec.name.clone(),
+        alarm_arn: Some(alarm.arn.clone()),
+        state: AlarmState::Alarm,
+        previous_state: Some(AlarmState::Alarm),
+        state_timestamp: now,
+        reason: Some("still in ALARM at the janitor's sweep".to_owned()),
+        metrics: vec![AlarmMetric {
+            namespace: Some(alarm.spec.namespace.clone()),
+            name: alarm.spec.metric.clone(),
+            dimensions,
+        }],
+        is_metric_math: false,
+        cluster: Some(cluster_id.to_owned()),
+        role_hint: Some(AlarmRole::High),
+        comparison: alarm.spec.comparison.parse().ok(),
+        threshold: Some(alarm.spec.threshold),
+        tags: tagged.tags.clone(),
+        shape: EventShape::JanitorSweep,
+    }
 }
 
 #[cfg(test)]
@@ -755,7 +727,7 @@ mod tests {
             fleet,
             &NoAlarms,
             events,
-            &DecommissionNotWired,
+            &NoDecommission,
             config,
             &Scope::default(),
             now(),

@@ -8,6 +8,7 @@
 //! it finds.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -21,7 +22,7 @@ use acu_pilot_core::policy::provision::{
     PARAMETER_GROUP, PROVISIONING, Plan, ProvisionRequest, RdsEvent, RdsSource, Step, Target,
 };
 use acu_pilot_core::tags::{ALARM_CLUSTER, MANAGED};
-use acu_pilot_ports::{Alarms, Clusters, Notifier, Ports, Provisioning};
+use acu_pilot_ports::{Alarms, Cluster, Clusters, Notifier, Ports, Provisioning};
 
 /// Steps one invocation may take; far more than a provisioning has, so only a planner
 /// bug could reach it.
@@ -721,20 +722,26 @@ where
     continue_provisioning(ports, &job, &target, seen, now, "resume").await
 }
 
+/// Decommissions a cluster whose `acu-pilot:ttl` has passed. The provisioner owns the one
+/// implementation (final snapshot unless the tags say otherwise); the janitor only decides.
+pub trait Decommissioner: Send + Sync {
+    fn decommission(
+        &self,
+        cluster: &Cluster,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// The janitor's TTL clean-up goes through the same teardown (with a final snapshot).
 /// A teardown still under way is not an error: the next sweep continues it.
-impl<P, C, A, N> crate::janitor::Decommissioner for Provisioner<'_, P, C, A, N>
+impl<P, C, A, N> Decommissioner for Provisioner<'_, P, C, A, N>
 where
     P: Provisioning,
     C: Clusters,
     A: Alarms,
     N: Notifier,
 {
-    async fn decommission(
-        &self,
-        cluster: &acu_pilot_ports::Cluster,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn decommission(&self, cluster: &Cluster, now: DateTime<Utc>) -> Result<()> {
         let request = DecommissionRequest {
             cluster_id: cluster.id.clone(),
             skip_final_snapshot: false,

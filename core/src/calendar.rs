@@ -40,7 +40,7 @@ use serde_norway::Value;
 use crate::capacity::{Acu, CapacityRange};
 use crate::config::{format_duration, parse_duration};
 
-/// The lead used when neither the entry nor the calendar sets one (DESIGN.md's default).
+/// The lead used when neither the entry nor the calendar sets one (the documented default, docs/calendar.md).
 pub const DEFAULT_LEAD: TimeDelta = TimeDelta::minutes(30);
 
 /// Recurring entries are expanded at most this many times per query, so a cron that fires

@@ -282,7 +282,7 @@ impl Guardrails {
 }
 
 impl Default for Guardrails {
-    /// DESIGN.md's safe defaults: floor 0.5, ceiling 64, no auto-pause.
+    /// The safe defaults: floor 0.5, ceiling 64, no auto-pause.
     fn default() -> Self {
         Self {
             floor: Acu::HALF,

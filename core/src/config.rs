@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::capacity::{Acu, Guardrails};
 use crate::error::{Error, Result};
 
-/// Everything the four functions and the CLI can be told, with DESIGN.md's safe defaults.
+/// Everything the four functions and the CLI can be told, with safe defaults (docs/architecture.md, "Safe defaults").
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Config {
     /// `ACU_PILOT_FLOOR` / `ACU_PILOT_CEILING` / `ACU_PILOT_ALLOW_AUTO_PAUSE`.

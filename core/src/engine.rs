@@ -1,6 +1,6 @@
 //! What each Aurora engine version supports, for when DescribeDBEngineVersions cannot be
 //! asked. Source: Aurora User Guide, "Aurora Serverless v2 — supported Regions and engine
-//! versions" and "Scaling to zero ACUs with automatic pause and resume" (see AURORA.md):
+//! versions" and "Scaling to zero ACUs with automatic pause and resume":
 //! Serverless v2 needs Aurora MySQL 3.02.0+ or Aurora PostgreSQL 13.6/14.3/15.2/16.1+;
 //! min 0 (auto-pause) needs Aurora MySQL 3.08.0+ or PostgreSQL 13.15/14.12/15.7/16.3+.
 

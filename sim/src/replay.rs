@@ -24,7 +24,7 @@ use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
 #[serde(default, deny_unknown_fields)]
 pub struct ReplayConfig {
     pub model: AuroraModel,
-    /// Default 0.12: Aurora Standard in us-east-1 (see AURORA.md; check the pricing page
+    /// Default 0.12: Aurora Standard in us-east-1 (Amazon Aurora pricing page; check it
     /// for other regions and I/O-Optimized).
     pub price_per_acu_hour: f64,
     /// The range a cluster has when nothing changes it: `static` keeps it, layered

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use acu_pilot_app::janitor::{DecommissionNotWired, Scope, sweep};
+use acu_pilot_app::janitor::{NoDecommission, Scope, sweep};
 use acu_pilot_core::config::Config;
 use acu_pilot_tests::*;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
@@ -92,7 +92,7 @@ async fn main() {
                 &aws.clusters,
                 &aws.alarms,
                 &aws.notifier,
-                &DecommissionNotWired,
+                &NoDecommission,
                 &config,
                 &everything,
                 now,

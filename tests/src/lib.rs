@@ -2,8 +2,8 @@
 //! recorder, and helpers to set clusters up the way a user's account would have them.
 //!
 //! `make test` starts the emulator and exports `AWS_ENDPOINT_URL`. Run on their own
-//! (`cargo test -p acu-pilot-tests`), the tests start one themselves through
-//! `scripts/with-emulator.sh`'s installer, so they never silently skip.
+//! (`cargo test -p acu-pilot-tests`), the tests start one themselves with the same
+//! `scripts/start-emulator.sh`, so they never silently skip.
 
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -35,45 +35,27 @@ pub fn endpoint() -> &'static str {
     })
 }
 
+/// Starts an emulator the way `scripts/with-emulator.sh` does (the same script), watched
+/// by this test process: it stops when the process ends. Fails loudly, with the
+/// emulator's log, when the emulator does not come up.
 fn start_own_emulator() -> String {
-    let root = repo_root();
-    let status = Command::new(root.join("scripts/install-emulator.sh"))
-        .status()
-        .expect("run scripts/install-emulator.sh");
-    assert!(status.success(), "installing the emulator failed");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let state = std::env::temp_dir().join(format!("acu-pilot-test-emulator-{port}"));
-    std::fs::create_dir_all(&state).expect("emulator state dir");
-    // The watchdog ends the emulator when this test process (its parent) is gone.
-    let script = format!(
-        "GATEWAY_PORT={port} BIND_HOST=127.0.0.1 TMPDIR={state} {bin} >{state}/log 2>&1 & m=$!; \
-         while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
-        state = state.display(),
-        bin = root.join(".venv-ministack/bin/ministack").display(),
-        parent = std::process::id(),
-    );
-    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
+    let state =
+        std::env::temp_dir().join(format!("acu-pilot-test-emulator-{}", std::process::id()));
+    let output = Command::new(repo_root().join("scripts/start-emulator.sh"))
+        .arg(&state)
+        .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the emulator");
-    // Kept, never waited on: it must outlive every test of this process.
-    let _ = WATCHDOG.set(std::sync::Mutex::new(child));
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    url
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/start-emulator.sh");
+    assert!(
+        output.status.success(),
+        "the emulator did not start (see above)"
+    );
+    String::from_utf8(output.stdout)
+        .expect("the endpoint is text")
+        .trim()
+        .to_owned()
 }
 
 /// SDK config for the emulator with dummy credentials.

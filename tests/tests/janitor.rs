@@ -4,9 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use acu_pilot_app::janitor::{
-    ClusterReport, DecommissionNotWired, Decommissioner, Scope, Summary, sweep,
-};
+use acu_pilot_app::janitor::{ClusterReport, NoDecommission, Scope, Summary, sweep};
+use acu_pilot_app::provisioner::Decommissioner;
 use acu_pilot_aws::{Aws, CallRecorder};
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::Result;
@@ -135,7 +134,7 @@ async fn an_expired_boost_is_removed_the_range_restored_and_the_threshold_put_ba
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
 
-    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
     let mine = entry(&summary, &id).expect("reported");
     assert_eq!(
         mine.expired_layers,
@@ -159,7 +158,7 @@ async fn drift_is_reported_and_left_alone_by_default() {
     let id = cluster("jan-drift", 2.0, 32.0, &[]).await;
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
-    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
     let mine = entry(&summary, &id).expect("reported");
     assert!(mine.drift && !mine.changed, "{mine:?}");
     assert_eq!(mine.live.unwrap().to_string(), "2–32 ACU");
@@ -184,7 +183,7 @@ async fn drift_is_put_back_in_enforce_mode() {
     let id = cluster("jan-enforce", 2.0, 32.0, &[]).await;
     let config = enforcing();
     let (aws, _calls) = recorded_aws(&config).await;
-    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
     let mine = entry(&summary, &id).expect("reported");
     assert!(mine.drift && mine.changed, "{mine:?}");
     assert_eq!(live_range(&id).await, (0.5, 16.0));
@@ -202,7 +201,7 @@ async fn a_cluster_inside_an_active_prescale_window_is_not_drift() {
     .await;
     let config = enforcing();
     let (aws, calls) = recorded_aws(&config).await;
-    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
     assert_eq!(summary.clusters_seen, 1);
     assert!(entry(&summary, &id).is_none(), "{:?}", summary.clusters);
     assert_eq!(summary.drifted, 0);
@@ -223,7 +222,7 @@ async fn an_orphan_alarm_is_deleted_and_live_or_untagged_alarms_are_kept() {
 
     let config = Config::default();
     let (aws, _calls) = recorded_aws(&config).await;
-    let summary = run(&aws, &config, &[&id, &gone], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id, &gone], &NoDecommission).await;
     assert_eq!(summary.deleted_alarms, vec![orphan.clone()]);
     assert_eq!(summary.alarms_deleted, 1);
     assert!(alarm(&orphan).await.is_none());
@@ -263,7 +262,7 @@ async fn a_malformed_and_a_stopped_cluster_do_not_stop_the_others() {
         &aws,
         &config,
         &[&malformed, &stopped, &healthy],
-        &DecommissionNotWired,
+        &NoDecommission,
     )
     .await;
     assert_eq!(summary.clusters_seen, 3);
@@ -297,9 +296,9 @@ async fn a_second_sweep_right_after_writes_nothing() {
     let ids = [expired.as_str(), drifted.as_str(), in_sync.as_str()];
     for config in [Config::default(), enforcing()] {
         let (aws, calls) = recorded_aws(&config).await;
-        run(&aws, &config, &ids, &DecommissionNotWired).await;
+        run(&aws, &config, &ids, &NoDecommission).await;
         calls.clear();
-        let second = run(&aws, &config, &ids, &DecommissionNotWired).await;
+        let second = run(&aws, &config, &ids, &NoDecommission).await;
         assert!(fleet_writes(&calls).is_empty(), "{:?}", calls.writes());
         assert_eq!(second.changed + second.expired_layers, 0, "{second:?}");
         assert!(second.errors.is_empty(), "{:?}", second.errors);
@@ -345,7 +344,7 @@ async fn only_a_cluster_past_its_ttl_is_handed_to_decommission() {
     assert!(entry(&summary, &expired).unwrap().decommissioned);
 
     // Without the provisioner wired in, the cluster is reported, not deleted.
-    let summary = run(&aws, &config, &[&expired], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&expired], &NoDecommission).await;
     assert_eq!(summary.errors[0].code, "DecommissionUnavailable");
     assert_eq!(summary.decommissioned, 0);
 }
@@ -477,7 +476,7 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
 
-    let summary = run(&aws, &config, &[&id], &DecommissionNotWired).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     let boost = cluster_tags(&id)
         .await

@@ -2,7 +2,7 @@
 //! onboard, decommission, conflicts and invalid requests, with every request recorded.
 //!
 //! The emulator neither stores `EnableCloudwatchLogsExports` nor takes the final snapshot
-//! `DeleteDBCluster` asks for (EMULATOR.md), so those are checked in the recorded request
+//! `DeleteDBCluster` asks for (tests/README.md lists its gaps), so those are checked in the recorded request
 //! bodies, not read back.
 
 use std::collections::BTreeMap;
