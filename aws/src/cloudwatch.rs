@@ -20,10 +20,6 @@ impl CloudWatchAlarms {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
 }
 
 fn alarm_from_sdk(a: &MetricAlarm) -> Alarm {

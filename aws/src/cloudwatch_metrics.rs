@@ -26,10 +26,6 @@ impl CloudWatchMetrics {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
 }
 
 fn smithy_time(t: DateTime<Utc>) -> aws_smithy_types::DateTime {

@@ -21,10 +21,6 @@ impl RdsClusters {
         Self { client }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Every DB cluster in the account and region: one paginated DescribeDBClusters,
     /// each with its TagList.
     pub(crate) async fn describe_all(&self) -> Result<Vec<DbCluster>> {

@@ -11,6 +11,7 @@ use acu_pilot_lambda::{Deps, Function, handle};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
+mod calendar_text;
 mod plan;
 mod plot;
 mod simulate;
@@ -236,7 +237,7 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
             if json {
                 print_json(&calendar::check(&calendar, from, count));
             } else {
-                print!("{}", calendar::render_check(&calendar, from, count));
+                print!("{}", calendar_text::render(&calendar, from, count));
             }
             Ok(())
         }

@@ -228,12 +228,6 @@ pub struct Event {
     lead: Option<TimeDelta>,
 }
 
-impl Event {
-    pub fn is_recurring(&self) -> bool {
-        matches!(self.schedule, Schedule::Every { .. })
-    }
-}
-
 /// A validated calendar.
 #[derive(Clone, Debug)]
 pub struct Calendar {
@@ -922,50 +916,6 @@ pub fn check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> Calendar
     }
 }
 
-/// The text `acu-pilot calendar check` prints.
-pub fn render_check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> String {
-    let report = check(calendar, from, count);
-    let utc = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%MZ").to_string();
-    let mut out = format!(
-        "calendar OK: {} entr{}, timezone {}, {} exclusion date{}\nnext {} window{} per cluster from {}\n",
-        calendar.events.len(),
-        if calendar.events.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        calendar.timezone.name(),
-        calendar.exclude.len(),
-        if calendar.exclude.len() == 1 { "" } else { "s" },
-        count,
-        if count == 1 { "" } else { "s" },
-        utc(from),
-    );
-    for target in &report.targets {
-        out.push_str(&format!("\n{}\n", target.target));
-        if target.windows.is_empty() {
-            out.push_str("  (no upcoming windows)\n");
-        }
-        for w in &target.windows {
-            let max = w.max.map(|m| format!(" max {m}")).unwrap_or_default();
-            out.push_str(&format!(
-                "  {}  min {}{max}, lead {}\n    local {} → {}  ({})\n    utc   {} → {}\n    raise from {}  ({})\n",
-                w.name,
-                w.min,
-                w.lead,
-                w.local_start,
-                w.local_end,
-                w.timezone,
-                utc(w.start),
-                utc(w.end),
-                w.local_lead_start,
-                utc(w.lead_start),
-            ));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1354,15 +1304,6 @@ mod tests {
     #[test]
     fn check_lists_next_windows_per_cluster_in_local_time_and_utc() {
         let cal = Calendar::parse(ISSUE_EXAMPLE).unwrap();
-        let text = render_check(&cal, t("2026-11-20T00:00:00Z"), 3);
-        assert!(text.contains("shop-db"), "{text}");
-        assert!(text.contains("black-friday"), "{text}");
-        assert!(text.contains("Fri 2026-11-27 00:00 EST"), "{text}");
-        assert!(text.contains("2026-11-27T05:00Z"), "{text}");
-        assert!(
-            text.contains("raise from Thu 2026-11-26 23:00 EST"),
-            "{text}"
-        );
         let report = check(&cal, t("2026-11-20T00:00:00Z"), 3);
         assert_eq!(report.targets.len(), 1);
         let names: Vec<_> = report.targets[0]
