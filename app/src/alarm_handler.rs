@@ -101,7 +101,7 @@ pub async fn handle(
         }
     }
     let outcome = outcome?;
-    Ok(serde_json::to_value(&outcome).expect("the outcome serializes"))
+    crate::response(&outcome)
 }
 
 /// The handler over the ports: parse, resolve cluster and role, decide, write the layer

@@ -171,7 +171,7 @@ pub async fn handle(
         now,
     )
     .await?;
-    serde_json::to_value(&summary).map_err(|e| Error::invalid("summary", e.to_string()))
+    crate::response(&summary)
 }
 
 /// An alarm with the tags ListTagsForResource gave for it.

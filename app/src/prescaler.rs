@@ -85,7 +85,7 @@ pub async fn handle(
         now,
     )
     .await?;
-    Ok(serde_json::to_value(report).expect("the report serializes"))
+    crate::response(&report)
 }
 
 /// The schedule's event carries nothing the tick needs (the tick reads `now` and the

@@ -129,7 +129,7 @@ pub async fn handle(
         now.timestamp_millis(),
     );
     let outcome = result?;
-    Ok(serde_json::to_value(outcome).expect("an outcome serializes"))
+    crate::response(&outcome)
 }
 
 /// Runs one parsed request.
