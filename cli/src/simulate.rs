@@ -110,7 +110,7 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
 
     if let Some(svg) = &args.plot {
         let title = format!(
-            "{}: five policies on modelled Aurora Serverless v2",
+            "{}: policies and references on modelled Aurora Serverless v2",
             args.trace.file_name().unwrap_or_default().to_string_lossy()
         );
         let png = crate::plot::write(svg, &report, &title)?;

@@ -61,10 +61,12 @@ fn json_has_the_model_and_one_entry_per_policy() {
         names,
         [
             "static",
+            "static-wide",
             "static-peak",
             "alarms-only",
             "prescale-only",
-            "acu-pilot"
+            "acu-pilot",
+            "limit"
         ]
     );
     for p in json["policies"].as_array().unwrap() {

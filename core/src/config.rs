@@ -67,10 +67,15 @@ pub struct PrescaleConfig {
     /// `ACU_PILOT_FORECAST_HORIZON`: how far ahead the peak is predicted (default 1h).
     #[serde(with = "duration_text")]
     pub horizon: Duration,
-    /// `ACU_PILOT_FORECAST_THRESHOLD`: act when the predicted peak exceeds the floor by this (default 4).
+    /// `ACU_PILOT_FORECAST_THRESHOLD`: act when the warm min is at least this above the floor
+    /// (default 0.5: any warmth is worth holding, the budget already weighed its cost).
     pub threshold: Acu,
-    /// `ACU_PILOT_WARM_FRACTION`: pre-scale min to this fraction of the predicted peak (default 0.5).
+    /// `ACU_PILOT_WARM_FRACTION`: a calendar window's `min: auto` is this fraction of the
+    /// predicted peak (default 0.5).
     pub warm_fraction: f64,
+    /// `ACU_PILOT_WARM_BUDGET`: the forecast's warm min for an hour may have wasted at most
+    /// this share of the capacity that hour used on past days (default 0.1).
+    pub warm_budget: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -141,8 +146,9 @@ impl Config {
             lookback: env.duration("ACU_PILOT_FORECAST_LOOKBACK", "28d")?,
             period: env.duration("ACU_PILOT_FORECAST_PERIOD", "5m")?,
             horizon: env.duration("ACU_PILOT_FORECAST_HORIZON", "1h")?,
-            threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::new(4.0)?)?,
+            threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::HALF)?,
             warm_fraction: env.fraction("ACU_PILOT_WARM_FRACTION", 0.5, 0.05, 1.0)?,
+            warm_budget: env.fraction("ACU_PILOT_WARM_BUDGET", 0.1, 0.0, 1.0)?,
         };
         if prescale.period.as_secs() < 60 || !prescale.period.as_secs().is_multiple_of(60) {
             return Err(Error::Config {

@@ -1,13 +1,22 @@
-//! Peak prediction from a cluster's own history: a seasonal same-time-of-week model.
+//! Prediction from a cluster's own history: a seasonal same-time-of-week model for the
+//! coming peak, and the warm min for the current clock hour.
 //!
 //! Load on a shop database repeats weekly far more than it trends, so the best guess for
 //! the coming hour is what the same hour looked like in past weeks. Each past week gives
 //! one peak for the horizon; the prediction is their median, so a gap costs one week and
 //! one outlier week (a sale, an incident) cannot drive it.
+//!
+//! The warm min ([`Warmth`]) is what the pre-scaler holds through a clock hour. It learns
+//! from the same hour on each of the last days (daily seasonality, useful from the second
+//! day of history) or, once two weeks are known, on the same weekday of past weeks. It is
+//! the median of those days' peaks through the hour and the lead after it, lowered until
+//! holding it on those days would have cost at most `warm_budget` of the capacity the hour
+//! used: when the days disagree (a weak pattern), holding a high min would have been
+//! wasted on the quiet ones, so the forecast does not trust itself and asks for less.
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::PrescaleConfig;
@@ -17,13 +26,31 @@ const WEEK: TimeDelta = TimeDelta::weeks(1);
 /// Fewer weeks with data than this and there is no prediction: one week is an anecdote.
 pub const MIN_WEEKS: usize = 2;
 
+/// The warm min holds for one hour, so the forecast moves min at most 24 times a
+/// day (the ModifyDBCluster budget), and the hour is long enough to hold a ramp.
+pub const WARM_BLOCK: TimeDelta = TimeDelta::hours(1);
+
+/// Past days read for the daily pattern; fewer than [`MIN_DAYS`] with data and there is
+/// no warm min.
+pub const WARM_DAYS: i64 = 7;
+pub const MIN_DAYS: usize = 2;
+
+/// The lowest capacity Aurora Serverless v2 runs at: what a quiet sample still costs.
+const LOWEST_ACU: f64 = 0.5;
+
 /// What to predict: the peak of `[now, now + horizon]`, from `weeks` past weeks of samples
 /// at `period`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct ForecastSpec {
     pub horizon: TimeDelta,
     pub period: TimeDelta,
     pub weeks: u32,
+    /// The warm min covers the peak this long after its hour too, so a rise at the top of
+    /// the next hour finds capacity already up.
+    pub lead: TimeDelta,
+    /// The share of an hour's capacity that holding its warm min may have wasted on past
+    /// days (`ACU_PILOT_WARM_BUDGET`).
+    pub warm_budget: f64,
 }
 
 impl ForecastSpec {
@@ -35,12 +62,15 @@ impl ForecastSpec {
             horizon: delta(cfg.horizon),
             period: delta(cfg.period).max(TimeDelta::seconds(1)),
             weeks,
+            lead: delta(cfg.lead),
+            warm_budget: cfg.warm_budget,
         }
     }
 
-    /// How far back the history must reach: `weeks` weeks plus one period of slack.
+    /// How far back the history must reach: `weeks` weeks before the warm hour's start,
+    /// plus one period of slack.
     pub fn lookback(&self) -> TimeDelta {
-        WEEK * self.weeks as i32 + self.period
+        WEEK * self.weeks as i32 + WARM_BLOCK + self.period
     }
 }
 
@@ -50,6 +80,8 @@ impl Default for ForecastSpec {
             horizon: TimeDelta::hours(1),
             period: TimeDelta::minutes(5),
             weeks: 4,
+            lead: TimeDelta::minutes(30),
+            warm_budget: 0.1,
         }
     }
 }
@@ -81,7 +113,117 @@ pub struct Forecast {
     /// When it falls back below that level after the rise; the horizon's end if it stays up.
     pub peak_end: Option<DateTime<Utc>>,
     pub weeks: Vec<WeekSample>,
+    /// The min to hold through the current clock hour, when the history has a pattern.
+    pub warmth: Option<Warmth>,
     pub explanation: String,
+}
+
+/// How the same hour went on past days, and the min worth holding through it now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warmth {
+    /// The clock hour it holds for.
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// `daily` (the last days) or `weekly` (the same weekday of past weeks).
+    pub seasonality: &'static str,
+    /// Past days with a full hour of data.
+    pub days: usize,
+    /// Median of those days' peaks through the hour and the lead after it.
+    pub peak: f64,
+    /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
+    /// within the budget; 0.5 when none did.
+    pub min: f64,
+    /// What holding `min` would have wasted on those days, as a share of what they used.
+    pub waste: f64,
+}
+
+impl Warmth {
+    fn explain(&self) -> String {
+        format!(
+            "warm min {:.1} for {}–{} ({} pattern over {} days: median peak {:.1}, would have wasted {:.0} %)",
+            self.min,
+            self.from.format("%H:%MZ"),
+            self.until.format("%H:%MZ"),
+            self.seasonality,
+            self.days,
+            self.peak,
+            self.waste * 100.0
+        )
+    }
+}
+
+/// The warm min for the clock hour holding `now`, from the same hour on past days.
+pub fn warmth(
+    history: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+    spec: &ForecastSpec,
+) -> Option<Warmth> {
+    let first = history.first()?.0;
+    // The hour starts one period early: loads that rise on the hour (jobs, shifts, opening
+    // times) find min already up, at the price of one period of waste.
+    let period = spec.period.max(TimeDelta::seconds(1));
+    let from = (now + period).duration_trunc(WARM_BLOCK).ok()? - period;
+    let until = from + WARM_BLOCK;
+    // Measured from the hour's start, so a past day counted at the hour's first tick is
+    // still counted at its last one and the min stays put through the hour.
+    let known = from - first;
+    let (seasonality, offsets): (&'static str, Vec<TimeDelta>) = if known >= WEEK * MIN_WEEKS as i32
+    {
+        let weeks = (1..=spec.weeks.max(1) as i32)
+            .map(|k| WEEK * k)
+            .filter(|shift| *shift <= known)
+            .collect();
+        ("weekly", weeks)
+    } else {
+        let days = (1..=WARM_DAYS)
+            .map(TimeDelta::days)
+            .filter(|shift| *shift <= known)
+            .collect();
+        ("daily", days)
+    };
+    let within = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let start = history.partition_point(|(t, _)| *t < from);
+        let end = history.partition_point(|(t, _)| *t < to.min(now));
+        &history[start..end.max(start)]
+    };
+    let needed = (WARM_BLOCK.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
+    let mut hours: Vec<&[(DateTime<Utc>, f64)]> = Vec::new();
+    let mut peaks = Vec::new();
+    for shift in offsets {
+        let hour = within(from - shift, until - shift);
+        let ahead = within(from - shift, until + spec.lead - shift);
+        if hour.len() >= needed.max(1)
+            && let Some(peak) = ahead.iter().map(|(_, v)| *v).reduce(f64::max)
+        {
+            hours.push(hour);
+            peaks.push(peak);
+        }
+    }
+    if hours.len() < MIN_DAYS {
+        return None;
+    }
+    let peak = median(&peaks);
+    let samples = || {
+        hours
+            .iter()
+            .flat_map(|h| h.iter().map(|(_, v)| v.max(LOWEST_ACU)))
+    };
+    let used: f64 = samples().sum();
+    let waste = |min: f64| samples().map(|v| (min - v).max(0.0)).sum::<f64>() / used;
+    let mut min = (peak * 2.0).ceil() / 2.0;
+    while min > LOWEST_ACU && waste(min) > spec.warm_budget {
+        min -= 0.5;
+    }
+    let min = min.max(LOWEST_ACU);
+    Some(Warmth {
+        from,
+        until,
+        seasonality,
+        days: hours.len(),
+        peak,
+        min,
+        waste: waste(min),
+    })
 }
 
 impl Forecast {
@@ -184,7 +326,11 @@ pub fn predict(
         }
     };
 
-    let explanation = explain(&weeks, predicted_peak, current, rise_at, peak_end, level);
+    let warmth = warmth(&history, now, spec);
+    let mut explanation = explain(&weeks, predicted_peak, current, rise_at, peak_end, level);
+    if let Some(w) = &warmth {
+        let _ = write!(explanation, "; {}", w.explain());
+    }
     Forecast {
         now,
         horizon_end,
@@ -193,6 +339,7 @@ pub fn predict(
         rise_at,
         peak_end,
         weeks,
+        warmth,
         explanation,
     }
 }
@@ -430,5 +577,45 @@ mod tests {
                 prop_assert!(rise <= end && end <= f.horizon_end);
             }
         }
+    }
+
+    proptest! {
+        /// The warm min is on the 0.5 grid, never above the peak it was read from (rounded
+        /// up), and either within the waste budget or the lowest capacity.
+        #[test]
+        fn the_warm_min_stays_within_its_peak_and_its_budget(
+            values in proptest::collection::vec(0.0f64..64.0, 3 * 288),
+            now_offset in 0i64..288,
+            budget in 0.0f64..0.5,
+        ) {
+            let base = t("2026-10-01T00:00:00Z");
+            let samples: Vec<_> = values
+                .iter()
+                .enumerate()
+                .map(|(k, v)| (base + TimeDelta::minutes(5 * k as i64), *v))
+                .collect();
+            let now = base + TimeDelta::days(3) + TimeDelta::minutes(5 * now_offset);
+            let spec = ForecastSpec { warm_budget: budget, ..ForecastSpec::default() };
+            let w = warmth(&samples, now, &spec).expect("three full days of history");
+            prop_assert_eq!(w.seasonality, "daily");
+            prop_assert!(w.from <= now && now < w.until);
+            prop_assert_eq!((w.min * 2.0).fract(), 0.0);
+            prop_assert!(w.min <= ((w.peak * 2.0).ceil() / 2.0).max(0.5));
+            prop_assert!(w.waste <= budget + 1e-9 || w.min == 0.5, "{:?}", w);
+        }
+    }
+
+    #[test]
+    fn two_weeks_of_history_switch_to_the_same_weekday() {
+        let now = t(FRIDAY);
+        let f = predict(&history(now, 24.0, |_| 1.0), now, &ForecastSpec::default());
+        // The hour began 40 minutes ago: its start four weeks back is before this history.
+        assert_eq!(
+            f.warmth.map(|w| (w.seasonality, w.days)),
+            Some(("weekly", 3))
+        );
+        let recent = history(now, 24.0, |k| if k <= 1 { 1.0 } else { 0.0 });
+        let f = predict(&recent, now, &ForecastSpec::default());
+        assert_eq!(f.warmth.map(|w| w.seasonality), Some("daily"));
     }
 }

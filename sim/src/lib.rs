@@ -32,8 +32,8 @@ pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};
 pub use policies::{Autopilot, Functions, PolicySettings, all_policies};
 pub use replay::{
-    PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
-    TickContext, TimelinePoint, compare, replay,
+    LIMIT, PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
+    StaticWide, TickContext, TimelinePoint, compare, replay,
 };
 pub use trace::{Sample, Trace, TraceError, TraceKind, generate};
 

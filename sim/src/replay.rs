@@ -28,7 +28,7 @@ pub struct ReplayConfig {
     /// for other regions and I/O-Optimized).
     pub price_per_acu_hour: f64,
     /// The range a cluster has when nothing changes it: `static` keeps it, layered
-    /// policies use it as the baseline. Default 0.5–16.
+    /// policies use it as the baseline. Default 0.5–64, the provisioner's.
     pub baseline: CapacityRange,
     /// How long after a period ends CloudWatch publishes its datapoint. Default 60 s.
     pub metric_delay_secs: u32,
@@ -46,7 +46,7 @@ impl Default for ReplayConfig {
             price_per_acu_hour: 0.12,
             baseline: CapacityRange {
                 min: Acu::HALF,
-                max: Acu::new(16.0).expect("on the grid"),
+                max: Acu::new(64.0).expect("on the grid"),
             },
             metric_delay_secs: 60,
             guardrails: Guardrails::default(),
@@ -129,6 +129,66 @@ impl SimPolicy for StaticPolicy {
 
     fn on_tick(&mut self, _: &TickContext<'_>) -> Option<CapacityRange> {
         None
+    }
+}
+
+/// `static-wide`: the guardrails' floor to ceiling, never touched. Aurora bills the
+/// capacity it uses, not max, so this is the range a user would try first: the yardstick
+/// every policy must beat on unmet demand at a similar cost.
+pub struct StaticWide;
+
+impl SimPolicy for StaticWide {
+    fn name(&self) -> &str {
+        "static-wide"
+    }
+
+    fn initial_range(&self, config: &ReplayConfig) -> CapacityRange {
+        let g = &config.guardrails;
+        CapacityRange {
+            min: g.floor.max(Acu::HALF).min(g.ceiling),
+            max: g.ceiling,
+        }
+    }
+
+    fn on_tick(&mut self, _: &TickContext<'_>) -> Option<CapacityRange> {
+        None
+    }
+}
+
+/// The name of the physical limit in the report.
+pub const LIMIT: &str = "limit";
+
+/// `limit`: capacity exactly equal to demand, never below 0.5 ACU, with no scaling lag.
+/// Not a policy and not the model: the ACU-hours nothing can beat with nothing unmet.
+pub fn limit(trace: &Trace, config: &ReplayConfig) -> PolicyRun {
+    let step_secs = trace.step().num_seconds() as f64;
+    let timeline: Vec<TimelinePoint> = trace
+        .samples()
+        .iter()
+        .map(|s| {
+            let capacity = s.acu.max(Acu::HALF.value());
+            TimelinePoint {
+                at: s.at,
+                demand: s.acu,
+                capacity,
+                min: capacity,
+                max: capacity,
+            }
+        })
+        .collect();
+    let acu_hours = timeline.iter().map(|p| p.capacity).sum::<f64>() * step_secs / 3600.0;
+    PolicyRun {
+        result: PolicyResult {
+            name: LIMIT.to_owned(),
+            acu_hours: round(acu_hours, 3),
+            cost: round(acu_hours * config.price_per_acu_hour, 4),
+            unmet_acu_minutes: 0.0,
+            unmet_minutes: 0.0,
+            worst_shortfall_acu: 0.0,
+            modify_calls: 0,
+        },
+        timeline,
+        changes: Vec::new(),
     }
 }
 
@@ -315,18 +375,20 @@ pub fn replay(
     }
 }
 
-/// Replays `trace` through every policy, in order. `progress` is called after each
-/// sample of each policy (`trace.samples().len() × policies.len()` calls in all).
+/// Replays `trace` through every policy, in order, then adds the physical [`limit`].
+/// `progress` is called after each sample of each policy (`trace.samples().len() ×
+/// policies.len()` calls in all).
 pub fn compare(
     trace: &Trace,
     config: &ReplayConfig,
     policies: &mut [Box<dyn SimPolicy>],
     progress: &mut dyn FnMut(),
 ) -> SimReport {
-    let runs: Vec<PolicyRun> = policies
+    let mut runs: Vec<PolicyRun> = policies
         .iter_mut()
         .map(|policy| replay(trace, config, policy.as_mut(), progress))
         .collect();
+    runs.push(limit(trace, config));
     SimReport {
         note: MODEL_NOTE,
         model: config.model.clone(),
@@ -485,13 +547,17 @@ mod tests {
     #[test]
     fn static_peak_meets_all_demand_and_static_does_not_on_the_sales_day() {
         let trace = generate(TraceKind::SalesDay, 42);
-        let config = ReplayConfig::default();
+        // A range chosen tight, 0.5–16: the sale outgrows it.
+        let config = ReplayConfig {
+            baseline: range(0.5, 16.0),
+            ..ReplayConfig::default()
+        };
         let mut policies: Vec<Box<dyn SimPolicy>> =
             vec![Box::new(StaticPolicy), Box::new(StaticPeak::new(&trace))];
         let mut ticks = 0;
         let report = compare(&trace, &config, &mut policies, &mut || ticks += 1);
         assert_eq!(ticks, 2 * 1440);
-        let [stat, peak] = &report.policies[..] else {
+        let [stat, peak, _limit] = &report.policies[..] else {
             panic!("two policies")
         };
         assert_eq!(peak.unmet_acu_minutes, 0.0);
@@ -542,7 +608,10 @@ mod tests {
     fn an_alarm_driven_layered_policy_plugs_in_and_beats_static() {
         use crate::{AlarmSpec, Comparison, SimAlarm, SimCluster};
         let trace = generate(TraceKind::SalesDay, 42);
-        let config = ReplayConfig::default();
+        let config = ReplayConfig {
+            baseline: range(0.5, 16.0),
+            ..ReplayConfig::default()
+        };
         let alarm = SimAlarm::new(AlarmSpec {
             name: "Aurora-shop-High-ACU".into(),
             metric: Metric::AcuUtilization,
@@ -559,7 +628,7 @@ mod tests {
             Box::new(DoubleMaxOnAlarm { alarm, cluster }),
         ];
         let report = compare(&trace, &config, &mut policies, &mut || {});
-        let [stat, alarmed] = &report.policies[..] else {
+        let [stat, alarmed, _limit] = &report.policies[..] else {
             panic!("two policies")
         };
         assert!(alarmed.modify_calls >= 2, "{alarmed:?}");

@@ -21,23 +21,8 @@ const MAX_BY_LEN: usize = 160;
 /// The `by` of a layer that only the forecast wrote.
 const FORECAST_ONLY: &str = "forecast";
 
-/// `held` covers `wanted`: set where `wanted` is, and not below it.
-fn at_least(held: Option<Acu>, wanted: Option<Acu>) -> bool {
-    match (held, wanted) {
-        (_, None) => true,
-        (Some(held), Some(wanted)) => held >= wanted,
-        (None, Some(_)) => false,
-    }
-}
-
-fn describe_range(min: Option<Acu>, max: Option<Acu>) -> String {
-    match (min, max) {
-        (Some(min), Some(max)) => format!("min {min}, max {max}"),
-        (Some(min), None) => format!("min {min}"),
-        (None, Some(max)) => format!("max {max}"),
-        (None, None) => "nothing".to_owned(),
-    }
-}
+/// The pre-scaler's schedule (template.yaml: `rate(5 minutes)`).
+const TICK: TimeDelta = TimeDelta::minutes(5);
 
 /// What to do with the cluster's `acu-pilot:prescale` tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -99,10 +84,9 @@ pub struct PrescalePlan {
 ///
 /// `windows` are the calendar windows targeting this cluster (inactive ones are ignored);
 /// `forecast` is the cluster's prediction, if one was made. The forecast acts when its
-/// predicted peak exceeds the floor by `cfg.threshold`: min becomes `warm_fraction ×
-/// peak` rounded up to 0.5 ACU, from `cfg.lead` before the predicted rise until one
-/// horizon after the peak's end, so the layer outlives the slide of the horizon instead
-/// of being rewritten every tick. `min: auto` windows use the same prediction.
+/// warm min for the current clock hour is `cfg.threshold` above the floor: the layer holds
+/// that min through the hour (and one tick after it), so it changes at most once an hour.
+/// `min: auto` windows use `warm_fraction` × the predicted peak.
 pub fn plan_prescale(
     now: DateTime<Utc>,
     windows: &[&Window],
@@ -178,53 +162,37 @@ pub fn plan_prescale(
         });
     }
 
-    // The next rise, when the forecast predicts one above the threshold but not yet.
-    let mut rise_later: Option<DateTime<Utc>> = None;
     if let Some(f) = forecast {
-        match f.predicted_peak {
-            None => reasons.push(format!("forecast: {}", f.explanation)),
-            Some(peak) if peak <= guardrails.floor.value() + cfg.threshold.value() => {
+        match &f.warmth {
+            None => reasons.push(format!("forecast: no warm min; {}", f.explanation)),
+            Some(w) if w.min < guardrails.floor.value() + cfg.threshold.value() => {
                 reasons.push(format!(
-                    "forecast: peak {peak:.1} does not exceed floor {} + threshold {}; {}",
-                    guardrails.floor, cfg.threshold, f.explanation
+                    "forecast: warm min {:.1} is not {} above the floor {}; {}",
+                    w.min, cfg.threshold, guardrails.floor, f.explanation
                 ));
             }
-            Some(peak) => {
-                let lead = TimeDelta::from_std(cfg.lead).unwrap_or_default();
-                let rise = f.rise_at.unwrap_or(f.now);
-                let from = rise - lead;
-                let peak_end = f.peak_end.unwrap_or(f.horizon_end).max(now);
-                if now < from {
-                    rise_later = Some(rise);
-                    reasons.push(format!(
-                        "forecast: peak {peak:.1} expected from {}; pre-scales from {}; {}",
-                        fmt(rise),
-                        fmt(from),
-                        f.explanation
-                    ));
-                } else {
-                    let min = warm_min(peak);
-                    let horizon = f.horizon_end - f.now;
-                    let until = peak_end + horizon;
-                    reasons.push(format!(
-                        "forecast active {}–{}: min {} × {peak:.1} → {min}; {}",
-                        fmt(from),
-                        fmt(until),
-                        cfg.warm_fraction,
-                        f.explanation
-                    ));
-                    needed_until = needed_until.max(Some(peak_end));
-                    written_until = written_until.max(Some(until));
-                    by.push(FORECAST_ONLY.to_owned());
-                    active.push(ActiveWindow {
-                        source: Source::Forecast,
-                        name: "forecast".to_owned(),
-                        from,
-                        until,
-                        min: Some(min),
-                        max: None,
-                    });
-                }
+            Some(w) => {
+                let min = Acu::ceil_step(w.min);
+                // One tick past the hour, so the next hour's layer replaces this one
+                // before the floor can show through between them.
+                let until = w.until + TICK;
+                reasons.push(format!(
+                    "forecast active {}–{}: min {min}; {}",
+                    fmt(w.from),
+                    fmt(until),
+                    f.explanation
+                ));
+                needed_until = needed_until.max(Some(until));
+                written_until = written_until.max(Some(until));
+                by.push(FORECAST_ONLY.to_owned());
+                active.push(ActiveWindow {
+                    source: Source::Forecast,
+                    name: "forecast".to_owned(),
+                    from: w.from,
+                    until,
+                    min: Some(min),
+                    max: None,
+                });
             }
         }
     }
@@ -257,26 +225,7 @@ pub fn plan_prescale(
         (Some(_), Some(needed), Some(written)) => Some((needed, written)),
         _ => None,
     };
-    // A forecast layer is held, not rewritten, until its `until` while the forecast still
-    // sees the peak coming: the horizon slides every tick, so the predicted rise and peak
-    // wobble by a step or an interval, and following each wobble flapped the layer
-    // (written, removed five minutes later, written again) dozens of times a day.
-    let held =
-        current.filter(|c| c.kind == LayerKind::Prescale && c.by == FORECAST_ONLY && now < c.until);
     let Some((needed, written)) = wanted else {
-        if let (Some(held), Some(rise)) = (held, rise_later) {
-            reasons.push(format!(
-                "forecast layer held until {}: the forecast still expects the rise at {}",
-                fmt(held.until),
-                fmt(rise)
-            ));
-            return PrescalePlan {
-                layer: Some(held.clone()),
-                change: LayerChange::Keep,
-                windows: active,
-                reasons,
-            };
-        }
         let change = if current.is_some() {
             reasons.push("no active window: the prescale layer is removed".to_owned());
             LayerChange::Remove
@@ -301,19 +250,6 @@ pub fn plan_prescale(
             && now < c.until
             && needed <= c.until
             && c.until <= written
-    });
-    let kept = kept.or_else(|| {
-        held.filter(|c| {
-            c.by == by && needed <= c.until && at_least(c.min, min) && at_least(c.max, max)
-        })
-        .inspect(|c| {
-            reasons.push(format!(
-                "forecast layer held until {}: the new forecast ({} until {}) asks no more",
-                fmt(c.until),
-                describe_range(min, max),
-                fmt(written)
-            ))
-        })
     });
     if let Some(kept) = kept {
         return PrescalePlan {
@@ -345,8 +281,9 @@ mod tests {
 
     use super::*;
     use crate::calendar::{Calendar, Targets};
-    use crate::forecast::{ForecastSpec, predict};
+    use crate::forecast::{ForecastSpec, WARM_BLOCK, predict};
     use crate::zone::Zone;
+    use chrono::{DurationRound, Timelike};
     use proptest::prelude::*;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -515,13 +452,14 @@ mod tests {
         );
     }
 
-    /// Four weeks of history with a 1-hour 24 ACU peak every Friday at 18:00 UTC.
+    /// Four weeks of history with a 1-hour 24 ACU peak every Friday at 18:00 UTC, idle
+    /// (0.5 ACU) otherwise.
     fn friday_history(end: DateTime<Utc>) -> Vec<(DateTime<Utc>, f64)> {
         let mut out = Vec::new();
         let mut at = end - TimeDelta::weeks(4);
         while at < end {
             let peak = at.format("%a %H").to_string() == "Fri 18";
-            out.push((at, if peak { 24.0 } else { 1.0 }));
+            out.push((at, if peak { 24.0 } else { 0.5 }));
             at += TimeDelta::minutes(5);
         }
         out
@@ -537,33 +475,30 @@ mod tests {
     }
 
     #[test]
-    fn the_forecast_prescales_on_friday_but_not_on_thursday() {
-        let friday = t("2026-11-20T17:35:00Z");
+    fn the_forecast_warms_the_peak_hour_from_one_tick_before_it_and_not_on_thursday() {
+        // The hour 17:55–18:55 was 24 ACU on every past Friday but its first five minutes:
+        // holding 24 would have wasted under 10 % of what it used.
+        let friday = t("2026-11-20T17:55:00Z");
         let p = forecast_plan(friday, &friday_history(friday), None);
         let layer = written(&p);
-        assert_eq!(layer.min, Some(acu(12.0))); // 0.5 × 24
-        assert_eq!(layer.max, None);
+        assert_eq!((layer.min, layer.max), (Some(acu(24.0)), None));
         assert_eq!(layer.by, "forecast");
-        assert!(layer.until > t("2026-11-20T19:00:00Z"));
+        assert_eq!(layer.until, t("2026-11-20T19:00:00Z"));
         assert!(
-            p.reasons
-                .iter()
-                .any(|r| r.contains("median of weekly peaks")),
+            p.reasons.iter().any(|r| r.contains("weekly pattern")),
             "{:?}",
             p.reasons
         );
 
-        let thursday = t("2026-11-19T17:35:00Z");
-        let p = forecast_plan(thursday, &friday_history(thursday), None);
-        assert_eq!(p.change, LayerChange::None);
-        assert!(p.reasons[0].contains("does not exceed"), "{:?}", p.reasons);
+        // The hour before: idle on every past Friday, so warming it for the rise after it
+        // would have wasted far more than the budget.
+        let before = t("2026-11-20T17:35:00Z");
+        let p = forecast_plan(before, &friday_history(before), None);
+        assert_eq!(p.change, LayerChange::None, "{:?}", p.reasons);
 
-        // 17:25 is more than the 30m lead before the 18:00 rise.
-        let early = t("2026-11-20T17:25:00Z");
-        assert_eq!(
-            forecast_plan(early, &friday_history(early), None).change,
-            LayerChange::None
-        );
+        let thursday = t("2026-11-19T17:55:00Z");
+        let p = forecast_plan(thursday, &friday_history(thursday), None);
+        assert_eq!(p.change, LayerChange::None, "{:?}", p.reasons);
     }
 
     #[test]
@@ -591,75 +526,26 @@ mod tests {
         assert_eq!((writes, removes), (1, 1));
     }
 
-    fn forecast_layer(min: f64, until: &str) -> Layer {
-        Layer {
-            kind: LayerKind::Prescale,
-            min: Some(acu(min)),
-            max: None,
-            until: t(until),
-            by: FORECAST_ONLY.into(),
-            at: Some(t("2026-11-20T17:00:00Z")),
-        }
-    }
-
     #[test]
-    fn a_forecast_layer_is_held_while_the_rise_is_still_expected() {
-        // 17:25: the rise is predicted at 18:00, 35 minutes away, outside the 30m lead.
-        let now = t("2026-11-20T17:25:00Z");
-        let history = friday_history(now);
-        let current = forecast_layer(12.0, "2026-11-20T20:00:00Z");
-        let p = forecast_plan(now, &history, Some(&current));
-        assert_eq!(p.change, LayerChange::Keep, "{:?}", p.reasons);
-        assert_eq!(p.layer.as_ref(), Some(&current));
+    fn two_days_of_history_are_enough_for_a_daily_pattern() {
+        // Two days at 0.5 ACU with 12 ACU every day from 09:00 to 17:00 UTC.
+        let now = t("2026-11-18T08:55:00Z");
+        let history: Vec<_> = (1..=2 * 288)
+            .map(|k| {
+                let at = now - TimeDelta::minutes(5 * k);
+                let busy = (9..17).contains(&at.hour());
+                (at, if busy { 12.0 } else { 0.5 })
+            })
+            .collect();
+        let p = forecast_plan(now, &history, None);
+        assert_eq!(written(&p).min, Some(acu(12.0)), "{:?}", p.reasons);
         assert!(
-            p.reasons.iter().any(|r| r.contains("held")),
+            p.reasons
+                .iter()
+                .any(|r| r.contains("daily pattern over 2 days")),
             "{:?}",
             p.reasons
         );
-
-        // Past its `until`, nothing holds it.
-        let expired = forecast_layer(12.0, "2026-11-20T17:20:00Z");
-        assert_eq!(
-            forecast_plan(now, &history, Some(&expired)).change,
-            LayerChange::Remove
-        );
-        // When the forecast no longer sees a peak at all, it goes at once.
-        let thursday = t("2026-11-19T17:25:00Z");
-        let unexpired = forecast_layer(12.0, "2026-11-19T20:00:00Z");
-        assert_eq!(
-            forecast_plan(thursday, &friday_history(thursday), Some(&unexpired)).change,
-            LayerChange::Remove
-        );
-        // A calendar layer is the calendar's: not held by a forecast.
-        let calendar = Layer {
-            by: "calendar:sale".into(),
-            ..current.clone()
-        };
-        assert_eq!(
-            forecast_plan(now, &history, Some(&calendar)).change,
-            LayerChange::Remove
-        );
-    }
-
-    #[test]
-    fn a_forecast_layer_is_raised_or_extended_but_not_lowered_before_its_end() {
-        let now = t("2026-11-20T17:35:00Z"); // wants min 12 through the 18:00–19:00 peak
-        let history = friday_history(now);
-        let higher = forecast_layer(14.0, "2026-11-20T20:00:00Z");
-        let p = forecast_plan(now, &history, Some(&higher));
-        assert_eq!(p.change, LayerChange::Keep, "{:?}", p.reasons);
-        assert_eq!(p.layer.as_ref(), Some(&higher));
-
-        let lower = forecast_layer(10.0, "2026-11-20T20:00:00Z");
-        assert_eq!(
-            written(&forecast_plan(now, &history, Some(&lower))).min,
-            Some(acu(12.0))
-        );
-
-        let too_short = forecast_layer(14.0, "2026-11-20T18:30:00Z");
-        let extended = written(&forecast_plan(now, &history, Some(&too_short))).clone();
-        assert_eq!(extended.min, Some(acu(12.0)));
-        assert!(extended.until > t("2026-11-20T19:00:00Z"));
     }
 
     #[test]
@@ -677,7 +563,8 @@ mod tests {
         let p = plan_prescale(now, &refs, Some(&f), None, &cfg(), &Guardrails::default());
         let layer = written(&p);
         assert_eq!(layer.min, Some(acu(12.0)));
-        assert_eq!(layer.by, "calendar:launch+forecast");
+        // 17:35 is in an hour the forecast leaves cold: only the window sets the layer.
+        assert_eq!(layer.by, "calendar:launch");
 
         let p = plan_prescale(now, &refs, None, None, &cfg(), &Guardrails::default());
         assert_eq!(p.change, LayerChange::None);
@@ -718,7 +605,7 @@ mod tests {
 
     #[test]
     fn a_disabled_forecast_is_ignored() {
-        let now = t("2026-11-20T17:35:00Z");
+        let now = t("2026-11-20T17:55:00Z");
         let f = predict(&friday_history(now), now, &ForecastSpec::default());
         let cfg = PrescaleConfig {
             forecast_enabled: false,
@@ -777,36 +664,41 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(16))]
-        /// Holding a forecast layer never leaves the cluster colder than a fresh plan would,
-        /// and never keeps a layer past its `until`.
+        /// Whatever the daily profile, the forecast's layer changes at most once an hour (so
+        /// at most 24 ModifyDBCluster calls a day come from it), and never lives past one
+        /// tick after its hour.
         #[test]
-        fn a_held_forecast_layer_is_never_colder_than_a_fresh_one(
+        fn the_forecast_layer_changes_at_most_once_an_hour(
             hourly in proptest::collection::vec(1u8..40, 24),
+            noise in proptest::collection::vec(0u8..8, 288),
         ) {
             let start = t("2026-11-20T00:00:00Z");
-            let demand = |at: DateTime<Utc>| f64::from(hourly[at.format("%H").to_string().parse::<usize>().unwrap()]);
+            let demand = |at: DateTime<Utc>| {
+                let slot = (at.hour() * 12 + at.minute() / 5) as usize;
+                f64::from(hourly[at.hour() as usize]) + f64::from(noise[slot]) / 2.0
+            };
             let mut history = Vec::new();
-            let mut at = start - TimeDelta::weeks(4);
+            let mut at = start - TimeDelta::days(5);
             while at < start + TimeDelta::days(1) {
                 history.push((at, demand(at)));
                 at += TimeDelta::minutes(5);
             }
             let mut current: Option<Layer> = None;
+            let mut changes_by_hour = BTreeMap::new();
             let mut now = start;
             while now < start + TimeDelta::days(1) {
                 let past = &history[..history.partition_point(|(at, _)| *at < now)];
-                let fresh = forecast_plan(now, past, None);
                 let p = forecast_plan(now, past, current.as_ref());
-                if let Some(wanted) = &fresh.layer {
-                    let layer = p.layer.as_ref();
-                    prop_assert!(layer.is_some_and(|l| l.min >= wanted.min), "{now}: {:?} vs {:?}", layer, wanted);
+                if p.change.changes_tag() {
+                    *changes_by_hour.entry((now + TICK).duration_trunc(WARM_BLOCK).unwrap()).or_insert(0) += 1;
                 }
                 if let Some(layer) = &p.layer {
-                    prop_assert!(now < layer.until, "{now}: {:?} kept past its end", layer);
+                    prop_assert!(now < layer.until && layer.until <= now + WARM_BLOCK + TICK, "{now}: {:?}", layer);
                 }
                 current = p.layer.map(|l| Layer::parse(LayerKind::Prescale, &l.to_tag_value()).unwrap());
-                now += TimeDelta::minutes(5);
+                now += TICK;
             }
+            prop_assert!(changes_by_hour.values().all(|n| *n <= 1), "{:?}", changes_by_hour);
         }
     }
 }

@@ -40,6 +40,11 @@ pub const SOURCE: &str = "acu-pilot";
 
 /// Aurora allows up to 15 replicas per cluster.
 const MAX_READERS: u32 = 15;
+
+/// A new cluster's baseline max when the request leaves it out: the default ceiling.
+/// Aurora bills the capacity used, not max, so a max below the ceiling only refuses demand;
+/// refusing demand on purpose is a lower `max_acu` (or ceiling), chosen, not defaulted.
+pub const DEFAULT_MAX_ACU: f64 = 64.0;
 /// RDS identifiers: 1–63 characters.
 const MAX_IDENTIFIER: usize = 63;
 
@@ -342,7 +347,7 @@ fn validate_provision(raw: RawProvision, defaults: &Defaults) -> Result<Provisio
         ));
     }
     let min = Acu::in_field("min_acu", raw.min_acu.unwrap_or(0.5))?;
-    let max = Acu::in_field("max_acu", raw.max_acu.unwrap_or(16.0))?;
+    let max = Acu::in_field("max_acu", raw.max_acu.unwrap_or(DEFAULT_MAX_ACU))?;
     let range = CapacityRange::in_fields("min_acu", "max_acu", min, max)?;
     check_auto_pause(engine, &engine_version, range.min)?;
 

@@ -59,7 +59,7 @@ fn an_eventbridge_request_gets_the_issue_defaults() {
     };
     assert_eq!(p.target.engine, Engine::AuroraMysql);
     assert_eq!(p.target.engine_version, "8.0.mysql_aurora.3.09.0");
-    assert_eq!(p.target.range.to_string(), "0.5–16 ACU");
+    assert_eq!(p.target.range.to_string(), "0.5–64 ACU");
     assert_eq!(
         p.target.followup,
         Followup {
@@ -112,7 +112,7 @@ fn every_invalid_request_names_its_field() {
         (json!({"max_acu": 300}), "max_acu"),
         (json!({"max_acu": 0.5}), "max_acu"),
         (json!({"min_acu": 0.3}), "min_acu"),
-        (json!({"min_acu": 20}), "min_acu"),
+        (json!({"min_acu": 80}), "min_acu"),
         (
             json!({"min_acu": 0, "engine_version": "8.0.mysql_aurora.3.04.0"}),
             "min_acu",
@@ -366,7 +366,7 @@ fn provisioning_creates_everything_in_the_recipe_order_then_nothing() {
     };
     let tags: BTreeMap<_, _> = spec.tags.iter().cloned().collect();
     assert_eq!(tags["acu-pilot:managed"], "true");
-    assert_eq!(tags["acu-pilot:baseline"], "min=0.5 max=16");
+    assert_eq!(tags["acu-pilot:baseline"], "min=0.5 max=64");
     assert_eq!(tags["acu-pilot:ttl"], "2026-11-27T19:04:00Z");
     assert_eq!(tags["acu-pilot:parameter-group"], "shop-params");
     assert_eq!(
