@@ -256,8 +256,8 @@ async fn dst_gaps_move_forward_and_repeated_times_take_the_first_in_two_zones() 
     }
 }
 
-/// Four weeks of 5-minute `ServerlessDatabaseCapacity` before `end`: 1 ACU, and 16 ACU
-/// every Friday 18:00–19:00 UTC. `skip_weeks_ago` leaves out the day around that week's
+/// Four weeks of 5-minute `ServerlessDatabaseCapacity` before `end`: idle (0.5 ACU), and
+/// 16 ACU every Friday 18:00–19:00 UTC. `skip_weeks_ago` leaves out the day around that week's
 /// same time, as if the metric had not been published.
 fn friday_history(end: DateTime<Utc>, skip_weeks_ago: Option<i32>) -> Vec<(DateTime<Utc>, f64)> {
     let start = end - TimeDelta::weeks(4) - TimeDelta::hours(1);
@@ -267,14 +267,14 @@ fn friday_history(end: DateTime<Utc>, skip_weeks_ago: Option<i32>) -> Vec<(DateT
     while t < end {
         if gap.is_none_or(|g| (t - g).abs() >= TimeDelta::hours(12)) {
             let peak = t.weekday() == Weekday::Fri && t.hour() == 18;
-            out.push((t, if peak { 16.0 } else { 1.0 }));
+            out.push((t, if peak { 16.0 } else { 0.5 }));
         }
         t += TimeDelta::minutes(5);
     }
     out
 }
 
-/// A Friday 17:35 UTC at least 15 days from now. The emulator forgets datapoints older
+/// A Friday 17:55 UTC (one tick before the peak hour) at least 15 days from now. The emulator forgets datapoints older
 /// than two weeks by the wall clock (and, unlike CloudWatch, accepts future ones), so four
 /// weeks of history can only be kept by putting the tick in the future.
 fn a_friday_afternoon() -> DateTime<Utc> {
@@ -282,7 +282,7 @@ fn a_friday_afternoon() -> DateTime<Utc> {
     while day.weekday() != Weekday::Fri {
         day = day.succ_opt().expect("a later day");
     }
-    day.and_hms_opt(17, 35, 0).expect("17:35").and_utc()
+    day.and_hms_opt(17, 55, 0).expect("17:55").and_utc()
 }
 
 fn forecast_config(id: &str) -> Config {
@@ -305,7 +305,7 @@ async fn the_forecast_prescales_before_the_friday_peak_and_not_on_thursday() {
     let (out, calls) = tick_at(&config, &thursday).await;
     let r = report(&out, &id);
     assert_eq!(r["layer"], "none", "{r:#}");
-    assert_eq!(r["forecast"]["predicted_peak"], 1.0, "{r:#}");
+    assert_eq!(r["forecast"]["predicted_peak"], 0.5, "{r:#}");
     assert_eq!(
         calls.count("GetMetricData"),
         1,
@@ -323,8 +323,11 @@ async fn the_forecast_prescales_before_the_friday_peak_and_not_on_thursday() {
         explanation.contains("16.0, 16.0, 16.0, 16.0"),
         "{explanation}"
     );
-    assert_eq!(r["after"]["min"], 8.0, "warm fraction 0.5 × 16");
-    assert_eq!(live_range(&id).await, (8.0, 16.0));
+    // The hour from 17:55 was 16 ACU on every past Friday but its first five minutes:
+    // holding 16 through it would have wasted under the 10 % budget.
+    assert_eq!(r["after"]["min"], 16.0, "{r:#}");
+    assert!(explanation.contains("weekly pattern"), "{explanation}");
+    assert_eq!(live_range(&id).await, (16.0, 16.0));
     eprintln!("api calls, forecast tick that writes: {:?}", calls.counts());
 
     let later = (friday + TimeDelta::minutes(5)).to_rfc3339();
@@ -350,7 +353,8 @@ async fn the_forecast_survives_a_missing_week() {
     assert_eq!(r["layer"], "written", "{r:#}");
     let explanation = r["forecast"]["explanation"].as_str().unwrap();
     assert!(explanation.contains("week -2 no data"), "{explanation}");
-    assert_eq!(live_range(&id).await, (8.0, 16.0));
+    assert!(explanation.contains("over 3 days"), "{explanation}");
+    assert_eq!(live_range(&id).await, (16.0, 16.0));
 }
 
 #[tokio::test]
