@@ -9,8 +9,8 @@ cd "$root"
 cli=target/debug/acu-pilot
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-section "Policy comparison on the shipped traces (a model of Aurora, see docs/simulator.md)"
-for trace in examples/traces/sales-day.csv examples/traces/week.csv; do
+section "Policy comparison with static-wide and the limit on every trace in the repository (a model of Aurora, see docs/simulator.md)"
+for trace in examples/traces/sales-day.csv examples/traces/week.csv examples/traces/nab/*.csv; do
   echo "-- $trace"
   "$cli" simulate --trace "$trace" --calendar examples/calendar-sales-day.yaml
 done
