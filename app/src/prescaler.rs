@@ -534,6 +534,7 @@ mod tests {
             tags,
             members: vec![format!("{id}-writer")],
             range_problem: None,
+            resource_id: String::new(),
         }
     }
 

@@ -28,6 +28,13 @@ pub enum Error {
     #[error("cluster {cluster}: not managed by acu-pilot (no tag acu-pilot:managed=true)")]
     NotManaged { cluster: String },
 
+    /// A destructive action on a resource acu-pilot cannot prove it created.
+    #[error("{resource}: not created by acu-pilot ({reason}); nothing was changed")]
+    NotOwned {
+        resource: String,
+        reason: &'static str,
+    },
+
     #[error("cluster {cluster}: has no acu-pilot:baseline tag; onboard it first")]
     MissingBaseline { cluster: String },
 
@@ -85,6 +92,7 @@ impl Error {
             Error::InvalidInput { .. } | Error::Capacity(_) => "InvalidInput",
             Error::MalformedTag { .. } => "MalformedTag",
             Error::NotManaged { .. } => "NotManaged",
+            Error::NotOwned { .. } => "NotOwned",
             Error::MissingBaseline { .. } => "MissingBaseline",
             Error::ClusterNotFound { .. } => "ClusterNotFound",
             Error::NotServerless { .. } => "NotServerless",
