@@ -398,6 +398,23 @@ where
         Ok(ran)
     }
 
+    /// The keys among `keys` whose value is still the one this sweep read. RDS has no
+    /// conditional tag write, so a fresh layer written between this re-read and the
+    /// removal can still be lost: that window is milliseconds instead of the sweep's
+    /// length, an expired layer left in place is inert (desired() ignores it), and the
+    /// one layer whose writer sends no new event, a boost under a still-firing alarm, is
+    /// renewed by the next sweep even when its tag is gone (`renews_boost`).
+    async fn still_as_read(&self, cluster: &Cluster, keys: &[String]) -> Result<Vec<String>> {
+        let now = self.clusters.describe(&cluster.id).await?;
+        let (kept, changed): (Vec<&String>, Vec<&String>) = keys
+            .iter()
+            .partition(|key| now.tags.get(*key) == cluster.tags.get(*key));
+        for key in changed {
+            tracing::info!(cluster = %cluster.id, tag = %key, "rewritten since it was read: kept");
+        }
+        Ok(kept.into_iter().cloned().collect())
+    }
+
     async fn handle_cluster(
         &self,
         cluster: &Cluster,
@@ -483,9 +500,10 @@ where
         // the live range next time, instead of that range turning into "drift".
         if !expired_keys.is_empty() {
             if !config.dry_run {
-                self.clusters
-                    .remove_tags(&cluster.arn, &expired_keys)
-                    .await?;
+                let still = self.still_as_read(cluster, &expired_keys).await?;
+                if !still.is_empty() {
+                    self.clusters.remove_tags(&cluster.arn, &still).await?;
+                }
             }
             report.expired_layers = plan.expired.clone();
         }

@@ -533,3 +533,42 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
         "re-read after the renewal"
     );
 }
+
+/// Issue #13, case 4: the boost tag a still-firing high alarm set is gone (a race with a
+/// removal, or a hand): CloudWatch sends no new transition, so the janitor brings the
+/// boost back instead of leaving max at the baseline under a firing alarm.
+#[tokio::test]
+async fn a_firing_high_alarm_whose_boost_tag_is_gone_gets_its_boost_back() {
+    let id = unique_id("jan-lost-boost");
+    let tags = managed(&[]);
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    create_cluster(&id, 0.5, 16.0, &tags).await;
+    recipe_alarms(&id).await;
+    let cw = cloudwatch().await;
+    let name = format!("Aurora-{id}-High-ACU");
+    let high = find_alarm(&name).await.expect("high alarm");
+    cw.tag_resource()
+        .resource_arn(high.alarm_arn().expect("alarm arn"))
+        .set_tags(Some(alarm_ownership_tags(&id, "high")))
+        .send()
+        .await
+        .expect("tag alarm");
+    cw.set_alarm_state()
+        .alarm_name(&name)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test: demand above the threshold")
+        .send()
+        .await
+        .expect("set alarm state");
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let boost = cluster_tags(&id)
+        .await
+        .remove("acu-pilot:boost")
+        .expect("the boost is back");
+    assert!(boost.contains(&format!("by=alarm:{name}")), "{boost}");
+    let (_, max) = live_range(&id).await;
+    assert!(max > 16.0, "max rises again under the firing alarm: {max}");
+}
