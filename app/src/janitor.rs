@@ -180,6 +180,22 @@ pub async fn handle(
         now,
     )
     .await?;
+    // The summary is already published; a sweep where too many clusters failed must also
+    // fail the invocation, so the on-failure destination and the Errors alarm see it.
+    let failed: BTreeSet<&str> = summary
+        .errors
+        .iter()
+        .map(|e| e.cluster.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if summary.clusters_seen > 0
+        && failed.len() as f64 > config.janitor.max_error_share * summary.clusters_seen as f64
+    {
+        return Err(Error::SweepFailed {
+            failed: failed.len(),
+            seen: summary.clusters_seen,
+        });
+    }
     crate::response(&summary)
 }
 

@@ -48,6 +48,12 @@ pub enum Error {
     #[error("cluster {cluster}: status is {status}, not available; will retry")]
     NotAvailable { cluster: String, status: String },
 
+    /// A fleet sweep in which more than the allowed share of clusters failed.
+    #[error(
+        "{failed} of {seen} clusters failed in this sweep, more than ACU_PILOT_MAX_ERROR_SHARE allows"
+    )]
+    SweepFailed { failed: usize, seen: usize },
+
     #[error("configuration: {variable}: {message}")]
     Config { variable: String, message: String },
 
@@ -98,6 +104,7 @@ impl Error {
             Error::NotServerless { .. } => "NotServerless",
             Error::NotAvailable { .. } => "Retryable",
             Error::Config { .. } => "Config",
+            Error::SweepFailed { .. } => "SweepFailed",
             Error::Aws { .. } => "AwsError",
         }
     }

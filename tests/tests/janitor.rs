@@ -572,3 +572,30 @@ async fn a_firing_high_alarm_whose_boost_tag_is_gone_gets_its_boost_back() {
     let (_, max) = live_range(&id).await;
     assert!(max > 16.0, "max rises again under the firing alarm: {max}");
 }
+
+/// Issue #13, case 11: a sweep where most clusters failed publishes its summary and fails.
+#[tokio::test]
+async fn a_sweep_where_most_clusters_failed_publishes_its_summary_and_fails() {
+    let malformed = [("acu-pilot:boost", "max=lots until=soon by=x".to_owned())];
+    let mut bad = Vec::new();
+    for _ in 0..3 {
+        bad.push(cluster("jan-share-bad", 0.5, 16.0, &malformed).await);
+    }
+    let good = cluster("jan-share-good", 0.5, 16.0, &[]).await;
+    let mut ids: Vec<&str> = bad.iter().map(String::as_str).collect();
+    ids.push(&good);
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let deps = Deps { config, aws };
+    let event = serde_json::json!({ "clusters": ids });
+    let err = acu_pilot_lambda::handle(Function::Janitor, event, at(NOW), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "SweepFailed", "{err}");
+    assert!(err.to_string().contains("3 of 4"), "{err}");
+    assert_eq!(
+        calls.count("PutEvents"),
+        1,
+        "the Janitor Sweep summary is published"
+    );
+}
