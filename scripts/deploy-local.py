@@ -176,6 +176,7 @@ def main():
     )
     client = lambda name: session.client(name, endpoint_url=args.endpoint)  # noqa: E731
     s3, cfn, ec2, rds = client("s3"), client("cloudformation"), client("ec2"), client("rds")
+    ssm = client("ssm")
 
     ensure_bucket(s3, args.bucket)
     code = {}
@@ -192,11 +193,22 @@ def main():
     fixtures = network(ec2, rds, f"{args.stack_name}-db")
     body = package(args.template, code)
 
+    # The emulator's Parameter Store has no /aws/reference/secretsmanager/ path: the
+    # ownership key goes into a SecureString of its own, as an account could do too.
+    key_parameter = f"/{args.stack_name}/ownership-key"
+    ssm.put_parameter(
+        Name=key_parameter,
+        Type="SecureString",
+        Value=hashlib.sha256(os.urandom(32)).hexdigest(),
+        Overwrite=True,
+    )
     params = {
         "LocalEndpointUrl": args.function_endpoint or args.endpoint,
         "DryRun": "false",
         "SubnetGroup": fixtures["subnet_group"],
         "SecurityGroupIds": fixtures["security_group"],
+        "OwnershipKeyParameter": key_parameter,
+        "RequestSenders": f"arn:aws:iam::000000000000:role/{args.stack_name}-operator",
     }
     for override in args.param:
         key, sep, value = override.partition("=")

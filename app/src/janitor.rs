@@ -26,6 +26,7 @@ use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::{
     AlarmMetric, AlarmRole, AlarmState, AlarmTransition, CLUSTER_DIMENSION, EventShape,
 };
+use acu_pilot_core::ownership::{self, CREATED_BY, OwnershipKey, Resource};
 use acu_pilot_core::policy::janitor::{self as policy, RangeVerdict};
 use acu_pilot_core::tags::{self, ClusterTags, LayerKind};
 use acu_pilot_ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier, Ports};
@@ -40,6 +41,10 @@ pub const ALARM_PREFIXES: [&str; 2] = ["acu-pilot-", "Aurora-"];
 pub struct NoDecommission;
 
 impl Decommissioner for NoDecommission {
+    fn ownership(&self) -> Option<&OwnershipKey> {
+        None
+    }
+
     async fn decommission(&self, cluster: &Cluster, _now: DateTime<Utc>) -> Result<()> {
         Err(Error::Aws {
             operation: "Decommission",
@@ -119,6 +124,9 @@ pub struct ClusterReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thresholds_restored: Vec<String>,
     pub decommissioned: bool,
+    /// Past its `acu-pilot:ttl`, but not provably created by acu-pilot: kept, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_refused: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -128,6 +136,7 @@ impl ClusterReport {
         self.changed
             || self.drift
             || self.decommissioned
+            || self.ttl_refused.is_some()
             || self.error.is_some()
             || !self.expired_layers.is_empty()
             || !self.thresholds_restored.is_empty()
@@ -171,6 +180,22 @@ pub async fn handle(
         now,
     )
     .await?;
+    // The summary is already published; a sweep where too many clusters failed must also
+    // fail the invocation, so the on-failure destination and the Errors alarm see it.
+    let failed: BTreeSet<&str> = summary
+        .errors
+        .iter()
+        .map(|e| e.cluster.as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if summary.clusters_seen > 0
+        && failed.len() as f64 > config.janitor.max_error_share * summary.clusters_seen as f64
+    {
+        return Err(Error::SweepFailed {
+            failed: failed.len(),
+            seen: summary.clusters_seen,
+        });
+    }
     crate::response(&summary)
 }
 
@@ -260,7 +285,15 @@ pub async fn sweep(
 
     let mut deleted_alarms = Vec::new();
     if let Some(ours) = &ours {
-        match delete_orphans(clusters, alarms, ours, config.dry_run).await {
+        match delete_orphans(
+            clusters,
+            alarms,
+            ours,
+            decommissioner.ownership(),
+            config.dry_run,
+        )
+        .await
+        {
             Ok(names) => deleted_alarms = names,
             Err((cluster, alarm, err)) => {
                 errors.push(SweepError::new(&cluster, alarm.as_deref(), &err))
@@ -381,6 +414,23 @@ where
         Ok(ran)
     }
 
+    /// The keys among `keys` whose value is still the one this sweep read. RDS has no
+    /// conditional tag write, so a fresh layer written between this re-read and the
+    /// removal can still be lost: that window is milliseconds instead of the sweep's
+    /// length, an expired layer left in place is inert (desired() ignores it), and the
+    /// one layer whose writer sends no new event, a boost under a still-firing alarm, is
+    /// renewed by the next sweep even when its tag is gone (`renews_boost`).
+    async fn still_as_read(&self, cluster: &Cluster, keys: &[String]) -> Result<Vec<String>> {
+        let now = self.clusters.describe(&cluster.id).await?;
+        let (kept, changed): (Vec<&String>, Vec<&String>) = keys
+            .iter()
+            .partition(|key| now.tags.get(*key) == cluster.tags.get(*key));
+        for key in changed {
+            tracing::info!(cluster = %cluster.id, tag = %key, "rewritten since it was read: kept");
+        }
+        Ok(kept.into_iter().cloned().collect())
+    }
+
     async fn handle_cluster(
         &self,
         cluster: &Cluster,
@@ -409,7 +459,18 @@ where
         report.desired = Some(plan.desired);
         report.verdict = Some(plan.verdict);
 
-        if plan.decommission {
+        let refusal = ownership::refusal(
+            self.decommissioner.ownership(),
+            Resource::Cluster(&cluster.resource_id),
+            cluster.tags.get(CREATED_BY).map(String::as_str),
+        );
+        if plan.decommission
+            && let Some(reason) = refusal
+        {
+            // A TTL is a tag anyone who may tag can write: alone it never deletes.
+            tracing::warn!(cluster = %cluster.id, reason, "past its acu-pilot:ttl but not created by acu-pilot: kept");
+            report.ttl_refused = Some(reason.to_owned());
+        } else if plan.decommission {
             if !config.dry_run {
                 self.decommissioner.decommission(cluster, now).await?;
             }
@@ -455,9 +516,10 @@ where
         // the live range next time, instead of that range turning into "drift".
         if !expired_keys.is_empty() {
             if !config.dry_run {
-                self.clusters
-                    .remove_tags(&cluster.arn, &expired_keys)
-                    .await?;
+                let still = self.still_as_read(cluster, &expired_keys).await?;
+                if !still.is_empty() {
+                    self.clusters.remove_tags(&cluster.arn, &still).await?;
+                }
             }
             report.expired_layers = plan.expired.clone();
         }
@@ -531,8 +593,23 @@ async fn delete_orphans(
     clusters: &impl ClusterIds,
     alarms: &impl Alarms,
     ours: &[TaggedAlarm],
+    key: Option<&OwnershipKey>,
     dry_run: bool,
 ) -> std::result::Result<Vec<String>, (String, Option<String>, Error)> {
+    // `acu-pilot:cluster` is a tag anyone who may tag an alarm can write: only an alarm
+    // that also carries acu-pilot's proof of creation is ours to delete.
+    let ours: Vec<&TaggedAlarm> = ours
+        .iter()
+        .filter(|a| {
+            let name = a.alarm.spec.name.as_str();
+            let refusal = ownership::refusal(
+                key,
+                Resource::Alarm(name),
+                a.tags.get(CREATED_BY).map(String::as_str),
+            );
+            refusal.is_none()
+        })
+        .collect();
     if ours.is_empty() {
         return Ok(Vec::new());
     }
@@ -719,6 +796,7 @@ mod tests {
             ]),
             members: vec![format!("{id}-writer")],
             range_problem: None,
+            resource_id: String::new(),
         }
     }
 

@@ -17,6 +17,7 @@ use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::{Forecast, ForecastSpec, predict};
+use acu_pilot_core::policy::janitor::RangeVerdict;
 use acu_pilot_core::policy::prescale::{ActiveWindow, LayerChange, plan_prescale};
 use acu_pilot_core::tags::{Layer, LayerKind};
 use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics, Notifier, Ports};
@@ -324,6 +325,26 @@ async fn prescale_cluster(
     for reason in &plan.reasons {
         tracing::info!(reason = %reason, "prescale decision");
     }
+    // The one drift rule, the janitor's: a live range no combination of the layers explains
+    // (an operator's hand during an incident) is reported, and put back only with
+    // ACU_PILOT_ENFORCE=true. Judged on the cluster as read, before this tick's own write.
+    let drift = match (
+        acu_pilot_core::policy::janitor::plan_cluster(
+            &cluster.id,
+            &tags,
+            cluster.range,
+            now,
+            &guardrails,
+        ),
+        cluster.range,
+    ) {
+        (Ok(p), Some(live))
+            if p.verdict == RangeVerdict::Drift && !p.writes_range(config.janitor.enforce) =>
+        {
+            Some((live, p.desired))
+        }
+        _ => None,
+    };
 
     let mut updated = cluster;
     match &plan.change {
@@ -354,6 +375,24 @@ async fn prescale_cluster(
         LayerChange::None => tracing::debug!("no prescale layer wanted or present"),
     }
 
+    if let Some((live, desired)) = drift {
+        let reason = format!(
+            "drift: live {live} is not what the layers give ({desired}); reported, not put back (ACU_PILOT_ENFORCE is off)"
+        );
+        tracing::warn!(cluster = %updated.id, %live, %desired, "{reason}");
+        return Ok(ClusterReport {
+            cluster: updated.id,
+            windows: plan.windows,
+            forecast,
+            layer: plan.change.label(),
+            prescale: plan.layer,
+            before: live,
+            after: live,
+            changed: false,
+            reasons: plan.reasons,
+            reason,
+        });
+    }
     // The tags just written stand in for a second DescribeDBClusters.
     let reconciled = reconcile_cluster(clusters, notifier, config, &updated, now).await?;
     Ok(ClusterReport {
@@ -534,6 +573,7 @@ mod tests {
             tags,
             members: vec![format!("{id}-writer")],
             range_problem: None,
+            resource_id: String::new(),
         }
     }
 

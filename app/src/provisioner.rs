@@ -17,12 +17,13 @@ use serde_json::{Value, json};
 use crate::announce;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::ownership::{self, CREATED_BY, OwnershipKey, Resource};
 use acu_pilot_core::policy::provision::{
     self, DECOMMISSIONING, DecommissionRequest, Defaults, Incoming, Next, Observed, OnboardRequest,
     PARAMETER_GROUP, PROVISIONING, Plan, ProvisionRequest, RdsEvent, RdsSource, Step, Target,
 };
 use acu_pilot_core::tags::{ALARM_CLUSTER, MANAGED};
-use acu_pilot_ports::{Alarms, Cluster, Clusters, Notifier, Ports, Provisioning};
+use acu_pilot_ports::{Alarm, Alarms, Cluster, Clusters, Notifier, Ports, Provisioning};
 
 /// Steps one invocation may take; far more than a provisioning has, so only a planner
 /// bug could reach it.
@@ -38,6 +39,9 @@ pub struct Provisioner<'a, P, C, A, N> {
     pub notifier: &'a N,
     /// Plan and report, change nothing.
     pub dry_run: bool,
+    /// The key of the proof of creation: what it creates is tagged with a proof made with
+    /// it, and only what verifies under it is ever destroyed.
+    pub ownership: Option<&'a OwnershipKey>,
 }
 
 impl<'a, P, C, A, N> Provisioner<'a, P, C, A, N> {
@@ -52,6 +56,37 @@ impl<'a, P, C, A, N> Provisioner<'a, P, C, A, N> {
             alarms: ports.alarms(),
             notifier: ports.notifier(),
             dry_run,
+            ownership: ports.ownership(),
+        }
+    }
+}
+
+impl<P, C, A, N> Provisioner<'_, P, C, A, N> {
+    /// The tags of an alarm acu-pilot creates: the plan's, plus the proof of creation
+    /// that alone lets a later teardown or orphan sweep delete it.
+    fn alarm_tags(&self, name: &str, tags: &[(String, String)]) -> Vec<(String, String)> {
+        let mut tags = tags.to_vec();
+        if let Some(key) = self.ownership {
+            tags.push((CREATED_BY.to_owned(), key.proof(Resource::Alarm(name))));
+        }
+        tags
+    }
+
+    /// Refuses a destructive action on a cluster acu-pilot cannot prove it created.
+    fn check_created(&self, cluster: &Cluster) -> Result<()> {
+        match ownership::refusal(
+            self.ownership,
+            Resource::Cluster(&cluster.resource_id),
+            cluster.tags.get(CREATED_BY).map(String::as_str),
+        ) {
+            None => Ok(()),
+            Some(reason) => {
+                tracing::warn!(cluster = %cluster.id, reason, "refused: not created by acu-pilot");
+                Err(Error::NotOwned {
+                    resource: format!("cluster {}", cluster.id),
+                    reason,
+                })
+            }
         }
     }
 }
@@ -185,36 +220,86 @@ impl Job<'_> {
     }
 }
 
+fn no_key() -> Error {
+    Error::Config {
+        variable: "ACU_PILOT_OWNERSHIP_KEY_PARAMETER".into(),
+        message: "creating a cluster needs the ownership key, or acu-pilot could never prove it created it".into(),
+    }
+}
+
+/// The alarms of this cluster a teardown may delete: among its possible names, those
+/// tagged as this cluster's and carrying acu-pilot's proof of creation. An alarm of the
+/// same name that its owner made is never ours to delete.
+async fn created_alarms(
+    alarms: &impl Alarms,
+    cluster_id: &str,
+    key: Option<&OwnershipKey>,
+) -> Result<BTreeSet<String>> {
+    let mut ours = BTreeSet::new();
+    for alarm in named_alarms(alarms, cluster_id).await? {
+        let name = alarm.spec.name;
+        let tags = alarms.tags(&alarm.arn).await?;
+        let refusal = ownership::refusal(
+            key,
+            Resource::Alarm(&name),
+            tags.get(CREATED_BY).map(String::as_str),
+        );
+        if tags.get(ALARM_CLUSTER).map(String::as_str) == Some(cluster_id) && refusal.is_none() {
+            ours.insert(name);
+        } else {
+            tracing::info!(alarm = %name, cluster = cluster_id, "alarm kept: not created by acu-pilot");
+        }
+    }
+    Ok(ours)
+}
+
 /// The names among this cluster's possible alarms that exist: two prefix listings
 /// rather than one call per name, filtered to exact names (`Aurora-shop-` also lists
 /// `Aurora-shop-2-…`).
 async fn existing_alarms(alarms: &impl Alarms, cluster_id: &str) -> Result<BTreeSet<String>> {
+    Ok(named_alarms(alarms, cluster_id)
+        .await?
+        .into_iter()
+        .map(|alarm| alarm.spec.name)
+        .collect())
+}
+
+async fn named_alarms(alarms: &impl Alarms, cluster_id: &str) -> Result<Vec<Alarm>> {
     let ours: BTreeSet<String> = provision::alarm_names(cluster_id).into_iter().collect();
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for prefix in [
         format!("acu-pilot-{cluster_id}-"),
         format!("Aurora-{cluster_id}-"),
     ] {
         for alarm in alarms.list(Some(&prefix)).await? {
             if ours.contains(&alarm.spec.name) {
-                found.insert(alarm.spec.name);
+                found.push(alarm);
             }
         }
     }
     Ok(found)
 }
 
-/// Whether acu-pilot created this parameter group for this cluster (its own tags say so).
+/// Whether acu-pilot created this parameter group for this cluster: its tags name the
+/// cluster and carry acu-pilot's proof of creation.
 async fn group_is_ours(
     provisioning: &impl Provisioning,
-    arn: &str,
+    group: &acu_pilot_ports::ParameterGroup,
     cluster_id: &str,
+    key: Option<&OwnershipKey>,
 ) -> Result<bool> {
-    if arn.is_empty() {
+    if group.arn.is_empty() {
         return Ok(false);
     }
-    let tags = provisioning.tags(arn).await?;
-    Ok(tags.get(MANAGED).is_some_and(|v| v == "true")
+    let tags = provisioning.tags(&group.arn).await?;
+    let proven = ownership::refusal(
+        key,
+        Resource::ParameterGroup(&group.name),
+        tags.get(CREATED_BY).map(String::as_str),
+    )
+    .is_none();
+    Ok(proven
+        && tags.get(MANAGED).is_some_and(|v| v == "true")
         && tags.get(ALARM_CLUSTER).is_some_and(|v| v == cluster_id))
 }
 
@@ -266,19 +351,60 @@ where
     let mut label = step.label();
     match step {
         Step::CreateParameterGroup(spec) => {
-            seen.parameter_group = Some(ports.provisioning.create_parameter_group(spec).await?);
+            let key = ports.ownership.ok_or_else(no_key)?;
+            let mut spec = spec.clone();
+            spec.tags.push((
+                CREATED_BY.to_owned(),
+                key.proof(Resource::ParameterGroup(&spec.name)),
+            ));
+            seen.parameter_group = Some(ports.provisioning.create_parameter_group(&spec).await?);
             seen.parameter_group_ours = true;
         }
         Step::CreateCluster(spec) => {
-            seen.cluster = Some(ports.provisioning.create_cluster(spec).await?);
+            let mut created = ports.provisioning.create_cluster(spec).await?;
             seen.instances.clear();
+            // The proof is over the resource id AWS has just assigned, so it can only be
+            // written now. Should this write fail, the cluster stays unproven: never torn
+            // down by acu-pilot, which is the safe way to be wrong.
+            let key = ports.ownership.ok_or_else(no_key)?;
+            let resource_id = created.cluster.resource_id.clone();
+            if resource_id.is_empty() {
+                return Err(Error::invalid(
+                    "DbClusterResourceId",
+                    format!("CreateDBCluster returned none for {cluster_id}"),
+                ));
+            }
+            let proof = key.proof(Resource::Cluster(&resource_id));
+            ports
+                .clusters
+                .put_tags(
+                    &created.cluster.arn,
+                    &[(CREATED_BY.to_owned(), proof.clone())],
+                )
+                .await?;
+            created.cluster.tags.insert(CREATED_BY.to_owned(), proof);
+            seen.cluster = Some(created);
         }
         Step::CreateInstance(spec) => {
-            let instance = ports.provisioning.create_instance(spec).await?;
+            // The instance carries its cluster's proof: the template's IAM lets acu-pilot
+            // delete only instances tagged with one, and an onboarded cluster's own
+            // instances never are.
+            let mut spec = spec.clone();
+            if let Some(proof) = seen
+                .cluster
+                .as_ref()
+                .and_then(|c| c.cluster.tags.get(CREATED_BY))
+            {
+                spec.tags.push((CREATED_BY.to_owned(), proof.clone()));
+            }
+            let instance = ports.provisioning.create_instance(&spec).await?;
             seen.instances.push(instance);
         }
         Step::PutAlarm { spec, tags } => {
-            ports.alarms.put(spec, tags).await?;
+            ports
+                .alarms
+                .put(spec, &ports.alarm_tags(&spec.name, tags))
+                .await?;
             seen.alarms.insert(spec.name.clone());
         }
         Step::FinishProvisioning => {
@@ -437,11 +563,15 @@ where
         seen.instances = ports.provisioning.instances(id).await?;
         seen.alarms = existing_alarms(ports.alarms, id).await?;
     } else {
+        if ports.ownership.is_none() && !ports.dry_run {
+            return Err(no_key());
+        }
         check_engine_limits(ports.provisioning, target).await?;
         if let Some(name) = &request.create.parameter_group {
             seen.parameter_group = ports.provisioning.parameter_group(name).await?;
             if let Some(pg) = &seen.parameter_group {
-                seen.parameter_group_ours = group_is_ours(ports.provisioning, &pg.arn, id).await?;
+                seen.parameter_group_ours =
+                    group_is_ours(ports.provisioning, pg, id, ports.ownership).await?;
             }
         }
     }
@@ -559,7 +689,10 @@ where
         .put_tags(&details.cluster.arn, &plan.tags)
         .await?;
     for (spec, tags) in &plan.alarms {
-        ports.alarms.put(spec, tags).await?;
+        ports
+            .alarms
+            .put(spec, &ports.alarm_tags(&spec.name, tags))
+            .await?;
     }
     outcome.steps_done = labels;
     if plan.changes() {
@@ -605,10 +738,11 @@ where
                     cluster: id.clone(),
                 });
             }
+            ports.check_created(&details.cluster)?;
             seen.instances = ports.provisioning.instances(id).await?;
-            seen.alarms = existing_alarms(ports.alarms, id).await?;
+            seen.alarms = created_alarms(ports.alarms, id, ports.ownership).await?;
         }
-        None => find_our_group(ports.provisioning, id, &mut seen).await?,
+        None => find_our_group(ports.provisioning, id, ports.ownership, &mut seen).await?,
     }
     let job = Job::Decommission {
         cluster_id: id,
@@ -636,12 +770,13 @@ where
 async fn find_our_group(
     provisioning: &impl Provisioning,
     cluster_id: &str,
+    key: Option<&OwnershipKey>,
     seen: &mut Observed,
 ) -> Result<()> {
     let description = provision::parameter_group_description(cluster_id);
     for group in provisioning.parameter_groups().await? {
         if group.description == description
-            && group_is_ours(provisioning, &group.arn, cluster_id).await?
+            && group_is_ours(provisioning, &group, cluster_id, key).await?
         {
             seen.parameter_group = Some(group);
             seen.parameter_group_ours = true;
@@ -682,7 +817,7 @@ where
     let Some(details) = ports.provisioning.cluster(&cluster_id).await? else {
         // A teardown's last step waits for the cluster to be gone.
         let mut seen = Observed::default();
-        find_our_group(ports.provisioning, &cluster_id, &mut seen).await?;
+        find_our_group(ports.provisioning, &cluster_id, ports.ownership, &mut seen).await?;
         if seen.parameter_group.is_none() {
             return Ok(ignored());
         }
@@ -699,10 +834,12 @@ where
     if !details.cluster.is_managed() {
         return Ok(ignored());
     }
-    if let Some(value) = details.cluster.tags.get(DECOMMISSIONING) {
+    if details.cluster.tags.contains_key(DECOMMISSIONING) {
+        // The tag only says a teardown is under way; its value is anyone's to write, so
+        // it never decides whether a final snapshot is taken.
         let request = DecommissionRequest {
             cluster_id: cluster_id.clone(),
-            skip_final_snapshot: value == provision::decommissioning_tag_value(true),
+            skip_final_snapshot: false,
         };
         return decommission(ports, &request, now).await;
     }
@@ -725,6 +862,10 @@ where
 /// Decommissions a cluster whose `acu-pilot:ttl` has passed. The provisioner owns the one
 /// implementation (final snapshot unless the tags say otherwise); the janitor only decides.
 pub trait Decommissioner: Send + Sync {
+    /// The key proofs of creation are checked with: the janitor destroys only what
+    /// verifies under it (clusters past their TTL, orphaned alarms). `None`: nothing.
+    fn ownership(&self) -> Option<&OwnershipKey>;
+
     fn decommission(
         &self,
         cluster: &Cluster,
@@ -741,6 +882,10 @@ where
     A: Alarms,
     N: Notifier,
 {
+    fn ownership(&self) -> Option<&OwnershipKey> {
+        self.ownership
+    }
+
     async fn decommission(&self, cluster: &Cluster, now: DateTime<Utc>) -> Result<()> {
         let request = DecommissionRequest {
             cluster_id: cluster.id.clone(),

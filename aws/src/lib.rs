@@ -23,6 +23,8 @@ pub use rds::RdsClusters;
 pub use recorder::CallRecorder;
 
 use acu_pilot_core::config::Config;
+use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::ownership::OwnershipKey;
 
 /// Every adapter a function may need, built once at start-up from one SDK config.
 /// The SDK resolves its endpoint the standard way, so `AWS_ENDPOINT_URL` points all of
@@ -35,6 +37,9 @@ pub struct Aws {
     pub metrics: CloudWatchMetrics,
     pub calendar: ConfiguredCalendar,
     pub provisioning: RdsProvisioning,
+    pub ssm: aws_sdk_ssm::Client,
+    /// See [`Aws::load_ownership_key`].
+    pub ownership: Option<acu_pilot_core::ownership::OwnershipKey>,
 }
 
 impl Aws {
@@ -65,6 +70,7 @@ impl Aws {
         // One CloudWatch client, shared: the alarms and the metric history use the same API.
         let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build());
         let rds = aws_sdk_rds::Client::from_conf(rds.build());
+        let ssm = aws_sdk_ssm::Client::from_conf(ssm.build());
         Aws {
             provisioning: RdsProvisioning::new(rds.clone()),
             clusters: RdsClusters::new(rds),
@@ -74,11 +80,43 @@ impl Aws {
             ),
             alarms: CloudWatchAlarms::new(cloudwatch.clone()),
             metrics: CloudWatchMetrics::new(cloudwatch),
-            calendar: ConfiguredCalendar::from_config(
-                &config.prescale,
-                aws_sdk_ssm::Client::from_conf(ssm.build()),
-            ),
+            calendar: ConfiguredCalendar::from_config(&config.prescale, ssm.clone()),
+            ssm,
+            ownership: None,
         }
+    }
+}
+
+impl Aws {
+    /// Reads the key of acu-pilot's proof of creation from the parameter the configuration
+    /// names (once, at start-up). A parameter that is named but unreadable is an error:
+    /// the function must not start without what it was told to use.
+    pub async fn load_ownership_key(mut self, config: &Config) -> Result<Self> {
+        const VARIABLE: &str = "ACU_PILOT_OWNERSHIP_KEY_PARAMETER";
+        let Some(name) = &config.ownership_key_parameter else {
+            return Ok(self);
+        };
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| error::sdk_error("GetParameter", e))?;
+        let secret = out
+            .parameter()
+            .and_then(|p| p.value())
+            .ok_or_else(|| Error::Config {
+                variable: VARIABLE.into(),
+                message: format!("parameter {name} has no value"),
+            })?;
+        let key = OwnershipKey::from_secret(secret).map_err(|message| Error::Config {
+            variable: VARIABLE.into(),
+            message,
+        })?;
+        self.ownership = Some(key);
+        Ok(self)
     }
 }
 
@@ -107,6 +145,9 @@ impl acu_pilot_ports::Ports for Aws {
     }
     fn provisioning(&self) -> &RdsProvisioning {
         &self.provisioning
+    }
+    fn ownership(&self) -> Option<&OwnershipKey> {
+        self.ownership.as_ref()
     }
 }
 

@@ -77,6 +77,7 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
     members.sort();
     Cluster {
         arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
+        resource_id: c.db_cluster_resource_id().unwrap_or_default().to_owned(),
         status: c.status().unwrap_or_default().to_owned(),
         engine: c.engine().unwrap_or_default().to_owned(),
         engine_version: c.engine_version().unwrap_or_default().to_owned(),

@@ -164,10 +164,11 @@ async fn deps(dry_run: bool, recorder: &CallRecorder) -> Result<Deps, String> {
     let mut config = acu_pilot_lambda::config_from_env().map_err(|e| e.to_string())?;
     config.dry_run |= dry_run;
     let sdk = acu_pilot_aws::load_sdk_config().await;
-    Ok(Deps {
-        aws: Aws::recorded(sdk, &config, recorder),
-        config,
-    })
+    let aws = Aws::recorded(sdk, &config, recorder)
+        .load_ownership_key(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Deps { aws, config })
 }
 
 async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {

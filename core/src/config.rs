@@ -18,6 +18,11 @@ pub struct Config {
     pub dry_run: bool,
     /// `ACU_PILOT_EVENT_BUS`: where `acu-pilot` events go.
     pub event_bus: String,
+    /// `ACU_PILOT_OWNERSHIP_KEY_PARAMETER`: the SSM parameter (a SecureString, or the
+    /// `/aws/reference/secretsmanager/…` path of the template's secret) holding the key of
+    /// acu-pilot's proof of creation. Without it nothing is ever provably acu-pilot's, so
+    /// nothing is created or destroyed.
+    pub ownership_key_parameter: Option<String>,
     pub boost: BoostConfig,
     pub prescale: PrescaleConfig,
     pub janitor: JanitorConfig,
@@ -84,6 +89,10 @@ pub struct JanitorConfig {
     pub enforce: bool,
     /// `ACU_PILOT_CONCURRENCY`: clusters handled at once (default 8).
     pub concurrency: usize,
+    /// `ACU_PILOT_MAX_ERROR_SHARE`: a sweep in which more than this share of the clusters
+    /// failed fails the invocation (after publishing its summary), so the on-failure
+    /// destination sees it (default 0.5).
+    pub max_error_share: f64,
 }
 
 /// Defaults for provisioning requests that leave the network settings out.
@@ -166,6 +175,7 @@ impl Config {
         let janitor = JanitorConfig {
             enforce: env.flag("ACU_PILOT_ENFORCE", false)?,
             concurrency: concurrency as usize,
+            max_error_share: env.fraction("ACU_PILOT_MAX_ERROR_SHARE", 0.5, 0.0, 1.0)?,
         };
         let security_group_ids: Vec<String> = env
             .text("ACU_PILOT_SECURITY_GROUP_IDS")
@@ -192,6 +202,7 @@ impl Config {
             event_bus: env
                 .text("ACU_PILOT_EVENT_BUS")
                 .unwrap_or_else(|| "default".into()),
+            ownership_key_parameter: env.text("ACU_PILOT_OWNERSHIP_KEY_PARAMETER"),
             boost,
             prescale,
             janitor,
@@ -391,6 +402,7 @@ mod tests {
             ("ACU_PILOT_BOOST_TTL", "2 hours"),
             ("ACU_PILOT_BOOST_FACTOR", "0.5"),
             ("ACU_PILOT_CONCURRENCY", "0"),
+            ("ACU_PILOT_MAX_ERROR_SHARE", "1.5"),
             ("ACU_PILOT_FORECAST_SELECTOR", "team"),
             ("ACU_PILOT_FORECAST_SELECTOR", "=shop"),
         ] {

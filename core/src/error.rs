@@ -28,6 +28,13 @@ pub enum Error {
     #[error("cluster {cluster}: not managed by acu-pilot (no tag acu-pilot:managed=true)")]
     NotManaged { cluster: String },
 
+    /// A destructive action on a resource acu-pilot cannot prove it created.
+    #[error("{resource}: not created by acu-pilot ({reason}); nothing was changed")]
+    NotOwned {
+        resource: String,
+        reason: &'static str,
+    },
+
     #[error("cluster {cluster}: has no acu-pilot:baseline tag; onboard it first")]
     MissingBaseline { cluster: String },
 
@@ -40,6 +47,12 @@ pub enum Error {
     /// The cluster cannot be modified now (stopped, modifying, backing-up, …): retry later.
     #[error("cluster {cluster}: status is {status}, not available; will retry")]
     NotAvailable { cluster: String, status: String },
+
+    /// A fleet sweep in which more than the allowed share of clusters failed.
+    #[error(
+        "{failed} of {seen} clusters failed in this sweep, more than ACU_PILOT_MAX_ERROR_SHARE allows"
+    )]
+    SweepFailed { failed: usize, seen: usize },
 
     #[error("configuration: {variable}: {message}")]
     Config { variable: String, message: String },
@@ -85,11 +98,13 @@ impl Error {
             Error::InvalidInput { .. } | Error::Capacity(_) => "InvalidInput",
             Error::MalformedTag { .. } => "MalformedTag",
             Error::NotManaged { .. } => "NotManaged",
+            Error::NotOwned { .. } => "NotOwned",
             Error::MissingBaseline { .. } => "MissingBaseline",
             Error::ClusterNotFound { .. } => "ClusterNotFound",
             Error::NotServerless { .. } => "NotServerless",
             Error::NotAvailable { .. } => "Retryable",
             Error::Config { .. } => "Config",
+            Error::SweepFailed { .. } => "SweepFailed",
             Error::Aws { .. } => "AwsError",
         }
     }

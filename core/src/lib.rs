@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod forecast;
 pub mod model;
+pub mod ownership;
 pub mod policy;
 pub mod tags;
 pub mod zone;

@@ -14,6 +14,10 @@ use crate::tags::ClusterTags;
 pub struct Cluster {
     pub id: String,
     pub arn: String,
+    /// `DbClusterResourceId` (`cluster-…`): immutable and never reused, what acu-pilot's
+    /// proof of creation is made over (see [`crate::ownership`]).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub resource_id: String,
     pub status: String,
     pub engine: String,
     pub engine_version: String,

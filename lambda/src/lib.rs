@@ -115,10 +115,14 @@ pub async fn run(
     let config = config_from_env().inspect_err(|err| {
         tracing::error!(function = function.name(), error = %err, "invalid configuration; not starting");
     })?;
-    let deps = Deps {
-        aws: Aws::from_env(&config).await,
-        config,
-    };
+    let aws = Aws::from_env(&config)
+        .await
+        .load_ownership_key(&config)
+        .await
+        .inspect_err(|err| {
+            tracing::error!(function = function.name(), error = %err, "ownership key unreadable; not starting");
+        })?;
+    let deps = Deps { aws, config };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handler(event.payload, Utc::now(), deps)

@@ -187,4 +187,7 @@ pub trait Ports: Send + Sync {
     fn metrics(&self) -> &Self::Metrics;
     fn calendar(&self) -> &Self::Calendar;
     fn provisioning(&self) -> &Self::Provisioning;
+    /// The key of acu-pilot's proof of creation, read at start-up; `None` when none is
+    /// configured, and then nothing is ever provably acu-pilot's to destroy.
+    fn ownership(&self) -> Option<&acu_pilot_core::ownership::OwnershipKey>;
 }

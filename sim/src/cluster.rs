@@ -38,6 +38,7 @@ impl SimCluster {
                 tags,
                 members: vec![format!("{id}-writer")],
                 range_problem: None,
+                resource_id: String::new(),
             },
             guardrails,
         }

@@ -58,6 +58,54 @@ fn start_own_emulator() -> String {
         .to_owned()
 }
 
+const OWNERSHIP_SECRET: &str = "acu-pilot-tests-ownership-key-0123456789abcdef";
+
+/// The ownership key the tests' deployment would read from its secret.
+pub fn ownership_key() -> acu_pilot_core::ownership::OwnershipKey {
+    acu_pilot_core::ownership::OwnershipKey::from_secret(OWNERSHIP_SECRET)
+        .expect("a long enough key")
+}
+
+/// An SSM SecureString parameter holding [`ownership_key`]'s secret, for the CLI and the
+/// deployed functions (`ACU_PILOT_OWNERSHIP_KEY_PARAMETER`).
+pub async fn ownership_key_parameter() -> &'static str {
+    const NAME: &str = "/acu-pilot-tests/ownership-key";
+    ssm()
+        .await
+        .put_parameter()
+        .name(NAME)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(OWNERSHIP_SECRET)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("put the ownership key parameter");
+    NAME
+}
+
+/// Tags a cluster with acu-pilot's proof that it created it, as the provisioner does
+/// right after CreateDBCluster.
+pub async fn prove_created(id: &str) {
+    use acu_pilot_core::ownership::{CREATED_BY, Resource};
+    let rds = rds().await;
+    let out = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .expect("describe");
+    let cluster = &out.db_clusters()[0];
+    let proof = ownership_key().proof(Resource::Cluster(
+        cluster.db_cluster_resource_id().expect("a resource id"),
+    ));
+    rds.add_tags_to_resource()
+        .resource_name(cluster.db_cluster_arn().expect("an arn"))
+        .tags(Tag::builder().key(CREATED_BY).value(proof).build())
+        .send()
+        .await
+        .expect("tag the proof");
+}
+
 /// SDK config for the emulator with dummy credentials.
 pub async fn sdk_config() -> SdkConfig {
     let endpoint = endpoint();
@@ -79,7 +127,9 @@ pub async fn sdk_config() -> SdkConfig {
 /// The adapters as the functions build them, with every request recorded.
 pub async fn recorded_aws(config: &Config) -> (Aws, CallRecorder) {
     let recorder = CallRecorder::default();
-    let aws = Aws::recorded(sdk_config().await, config, &recorder);
+    let mut aws = Aws::recorded(sdk_config().await, config, &recorder);
+    // As the functions read it at start-up from the stack's secret.
+    aws.ownership = Some(ownership_key());
     (aws, recorder)
 }
 

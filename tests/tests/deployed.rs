@@ -484,7 +484,7 @@ async fn decommission(
     report: &mut Report,
 ) {
     let step = Instant::now();
-    let request = json!({"action": "decommission", "cluster_id": id, "skip_final_snapshot": true});
+    let request = json!({"action": "decommission", "cluster_id": id});
     match invoke_until_done(lambda, deployed, "provisioner", &request).await {
         Ok(result) => eprintln!("(e) provisioner (decommission): {result}"),
         Err(err) => {

@@ -9,6 +9,7 @@ use acu_pilot_app::provisioner::Decommissioner;
 use acu_pilot_aws::{Aws, CallRecorder};
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::Result;
+use acu_pilot_core::ownership::{CREATED_BY, OwnershipKey, Resource};
 use acu_pilot_lambda::{Deps, Function};
 use acu_pilot_ports::Cluster;
 use acu_pilot_tests::*;
@@ -216,18 +217,45 @@ async fn an_orphan_alarm_is_deleted_and_live_or_untagged_alarms_are_kept() {
     let live_alarm = format!("acu-pilot-{id}-high");
     let orphan = format!("acu-pilot-{gone}-high");
     let untagged = format!("Aurora-{gone}-untagged");
-    put_alarm(&live_alarm, 12.0, &[("acu-pilot:cluster", &id)]).await;
-    put_alarm(&orphan, 12.0, &[("acu-pilot:cluster", &gone)]).await;
+    // Tagged as acu-pilot's by someone who may tag alarms, with a proof copied from
+    // another alarm.
+    let claimed = format!("Aurora-{gone}-High-ACU");
+    let proof = |name: &str| ownership_key().proof(Resource::Alarm(name));
+    put_alarm(
+        &live_alarm,
+        12.0,
+        &[
+            ("acu-pilot:cluster", &id),
+            (CREATED_BY, &proof(&live_alarm)),
+        ],
+    )
+    .await;
+    put_alarm(
+        &orphan,
+        12.0,
+        &[("acu-pilot:cluster", &gone), (CREATED_BY, &proof(&orphan))],
+    )
+    .await;
     put_alarm(&untagged, 12.0, &[("team", "db")]).await;
+    put_alarm(
+        &claimed,
+        12.0,
+        &[("acu-pilot:cluster", &gone), (CREATED_BY, &proof(&orphan))],
+    )
+    .await;
 
     let config = Config::default();
     let (aws, _calls) = recorded_aws(&config).await;
-    let summary = run(&aws, &config, &[&id, &gone], &NoDecommission).await;
+    let summary = run(&aws, &config, &[&id, &gone], &Recording::default()).await;
     assert_eq!(summary.deleted_alarms, vec![orphan.clone()]);
     assert_eq!(summary.alarms_deleted, 1);
     assert!(alarm(&orphan).await.is_none());
     assert!(alarm(&live_alarm).await.is_some());
     assert!(alarm(&untagged).await.is_some());
+    assert!(
+        alarm(&claimed).await.is_some(),
+        "a copied proof is not ours"
+    );
 }
 
 #[tokio::test]
@@ -307,11 +335,21 @@ async fn a_second_sweep_right_after_writes_nothing() {
     assert_eq!(live_range(&drifted).await, (0.5, 16.0));
 }
 
-/// Records which clusters it was asked to decommission.
-#[derive(Default, Clone)]
-struct Recording(Arc<Mutex<Vec<String>>>);
+/// Records which clusters it was asked to decommission; checks proofs with the tests' key.
+#[derive(Clone)]
+struct Recording(Arc<Mutex<Vec<String>>>, OwnershipKey);
+
+impl Default for Recording {
+    fn default() -> Self {
+        Recording(Arc::default(), ownership_key())
+    }
+}
 
 impl Decommissioner for Recording {
+    fn ownership(&self) -> Option<&OwnershipKey> {
+        Some(&self.1)
+    }
+
     async fn decommission(&self, cluster: &Cluster, _now: DateTime<Utc>) -> Result<()> {
         self.0.lock().unwrap().push(cluster.id.clone());
         Ok(())
@@ -327,6 +365,7 @@ async fn only_a_cluster_past_its_ttl_is_handed_to_decommission() {
         &[("acu-pilot:ttl", EARLIER.into())],
     )
     .await;
+    prove_created(&expired).await;
     let ahead = cluster(
         "jan-ttl-ahead",
         0.5,
@@ -343,9 +382,9 @@ async fn only_a_cluster_past_its_ttl_is_handed_to_decommission() {
     assert_eq!(summary.decommissioned, 1);
     assert!(entry(&summary, &expired).unwrap().decommissioned);
 
-    // Without the provisioner wired in, the cluster is reported, not deleted.
+    // Without the key, nothing is provably acu-pilot's: reported, not deleted.
     let summary = run(&aws, &config, &[&expired], &NoDecommission).await;
-    assert_eq!(summary.errors[0].code, "DecommissionUnavailable");
+    assert!(entry(&summary, &expired).unwrap().ttl_refused.is_some());
     assert_eq!(summary.decommissioned, 0);
 }
 
@@ -358,6 +397,7 @@ async fn a_ttl_expired_cluster_is_decommissioned_with_a_final_snapshot() {
         &[("acu-pilot:ttl", EARLIER.into())],
     )
     .await;
+    prove_created(&expired).await;
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
     let deps = Deps { config, aws };
@@ -491,5 +531,71 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
     assert!(
         calls.count("DescribeDBClusters") >= 2,
         "re-read after the renewal"
+    );
+}
+
+/// Issue #13, case 4: the boost tag a still-firing high alarm set is gone (a race with a
+/// removal, or a hand): CloudWatch sends no new transition, so the janitor brings the
+/// boost back instead of leaving max at the baseline under a firing alarm.
+#[tokio::test]
+async fn a_firing_high_alarm_whose_boost_tag_is_gone_gets_its_boost_back() {
+    let id = unique_id("jan-lost-boost");
+    let tags = managed(&[]);
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    create_cluster(&id, 0.5, 16.0, &tags).await;
+    recipe_alarms(&id).await;
+    let cw = cloudwatch().await;
+    let name = format!("Aurora-{id}-High-ACU");
+    let high = find_alarm(&name).await.expect("high alarm");
+    cw.tag_resource()
+        .resource_arn(high.alarm_arn().expect("alarm arn"))
+        .set_tags(Some(alarm_ownership_tags(&id, "high")))
+        .send()
+        .await
+        .expect("tag alarm");
+    cw.set_alarm_state()
+        .alarm_name(&name)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("test: demand above the threshold")
+        .send()
+        .await
+        .expect("set alarm state");
+    let config = Config::default();
+    let (aws, _calls) = recorded_aws(&config).await;
+    let summary = run(&aws, &config, &[&id], &NoDecommission).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let boost = cluster_tags(&id)
+        .await
+        .remove("acu-pilot:boost")
+        .expect("the boost is back");
+    assert!(boost.contains(&format!("by=alarm:{name}")), "{boost}");
+    let (_, max) = live_range(&id).await;
+    assert!(max > 16.0, "max rises again under the firing alarm: {max}");
+}
+
+/// Issue #13, case 11: a sweep where most clusters failed publishes its summary and fails.
+#[tokio::test]
+async fn a_sweep_where_most_clusters_failed_publishes_its_summary_and_fails() {
+    let malformed = [("acu-pilot:boost", "max=lots until=soon by=x".to_owned())];
+    let mut bad = Vec::new();
+    for _ in 0..3 {
+        bad.push(cluster("jan-share-bad", 0.5, 16.0, &malformed).await);
+    }
+    let good = cluster("jan-share-good", 0.5, 16.0, &[]).await;
+    let mut ids: Vec<&str> = bad.iter().map(String::as_str).collect();
+    ids.push(&good);
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let deps = Deps { config, aws };
+    let event = serde_json::json!({ "clusters": ids });
+    let err = acu_pilot_lambda::handle(Function::Janitor, event, at(NOW), &deps)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "SweepFailed", "{err}");
+    assert!(err.to_string().contains("3 of 4"), "{err}");
+    assert_eq!(
+        calls.count("PutEvents"),
+        1,
+        "the Janitor Sweep summary is published"
     );
 }

@@ -588,3 +588,34 @@ async fn the_cli_invokes_the_pre_scaler_on_a_scheduled_event() {
         "{err}"
     );
 }
+
+/// Issue #13, case 6: the pre-scaler follows the one drift rule. A range an operator set by
+/// hand (no layer explains it) stays, with the forecast on, until ACU_PILOT_ENFORCE=true.
+#[tokio::test]
+async fn the_pre_scaler_reports_drift_and_puts_it_back_only_when_enforcing() {
+    let _serial = serial();
+    let id = unique_id("prescale-drift");
+    create_cluster(
+        &id,
+        4.0,
+        48.0,
+        &[
+            ("acu-pilot:managed", "true"),
+            ("acu-pilot:baseline", "min=0.5 max=16"),
+        ],
+    )
+    .await;
+    let mut config = Config::default();
+    assert!(config.prescale.forecast_enabled, "the default");
+    let (out, calls) = tick_at(&config, "2026-11-25T19:00:00Z").await;
+    let r = report(&out, &id);
+    assert_eq!(r["changed"], false, "{r:#}");
+    assert!(r["reason"].as_str().unwrap().contains("drift"), "{r:#}");
+    assert!(writes_for(&calls, &id).is_empty(), "{:?}", calls.writes());
+    assert_eq!(live_range(&id).await, (4.0, 48.0));
+
+    config.janitor.enforce = true;
+    let (out, _calls) = tick_at(&config, "2026-11-25T19:05:00Z").await;
+    assert_eq!(report(&out, &id)["changed"], true);
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+}

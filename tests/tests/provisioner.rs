@@ -152,6 +152,8 @@ async fn provision_creates_everything_with_the_exact_settings_and_a_repeat_creat
         vec![
             "CreateDBClusterParameterGroup",
             "CreateDBCluster",
+            // acu-pilot's proof of creation, over the resource id AWS just assigned.
+            "AddTagsToResource",
             "CreateDBInstance",
             "CreateDBInstance",
             "CreateDBInstance",
@@ -477,10 +479,124 @@ async fn a_stopped_cluster_leaves_the_rest_in_progress_and_an_rds_event_finishes
     assert_eq!(calls.writes(), Vec::<String>::new());
 }
 
+/// Issue #13, case 1: one `Onboard Cluster` event about a cluster its owner never opted
+/// in changes nothing, and the pre-scaler's next tick has nothing to manage.
 #[tokio::test]
-async fn onboarding_an_untagged_cluster_writes_tags_and_alarms_only() {
+async fn an_onboard_event_never_takes_a_cluster_its_owner_did_not_opt_in() {
+    let id = unique_id("victim");
+    create_cluster(&id, 4.0, 64.0, &[]).await;
+    let (deps, calls) = deps(Config::default()).await;
+    let event = json!({"source": "acu-pilot", "detail-type": "Onboard Cluster",
+        "detail": {"cluster_id": id, "min_acu": 0.5, "max_acu": 1}});
+    let err = handle(event, now(), &deps).await.unwrap_err();
+    assert!(matches!(err, Error::NotManaged { .. }), "{err}");
+    assert_eq!(calls.writes(), Vec::<String>::new());
+    assert!(
+        !cluster_tags(&id)
+            .await
+            .keys()
+            .any(|k| k.starts_with("acu-pilot:"))
+    );
+    // What every function's reconcile (the pre-scaler's tick among them) does with it.
+    let err = acu_pilot_app::reconcile(
+        &deps.aws.clusters,
+        &deps.aws.notifier,
+        &deps.config,
+        &id,
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotManaged { .. }), "{err}");
+    assert_eq!(live_range(&id).await, (4.0, 64.0));
+}
+
+/// Issue #13, case 2: even a cluster its owner opted in is never torn down by a
+/// Decommission request, its owner's alarms are kept, and no request skips the final
+/// snapshot.
+#[tokio::test]
+async fn decommission_never_deletes_a_cluster_acu_pilot_did_not_create() {
+    let id = unique_id("owned");
+    let arn = create_cluster(&id, 4.0, 64.0, &[("acu-pilot:managed", "true")]).await;
+    rds()
+        .await
+        .modify_db_cluster()
+        .db_cluster_identifier(&id)
+        .deletion_protection(true)
+        .send()
+        .await
+        .unwrap();
+    let owners_alarm = format!("Aurora-{id}-High-ACU");
+    cloudwatch()
+        .await
+        .put_metric_alarm()
+        .alarm_name(&owners_alarm)
+        .namespace("AWS/RDS")
+        .metric_name("ServerlessDatabaseCapacity")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .period(300)
+        .evaluation_periods(2)
+        .threshold(48.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    let (deps, calls) = deps(Config::default()).await;
+    let onboard = json!({"source": "acu-pilot", "detail-type": "Onboard Cluster",
+        "detail": {"cluster_id": id, "min_acu": 4, "max_acu": 64}});
+    handle(onboard, now(), &deps).await.unwrap();
+    calls.clear();
+    let err = handle(
+        json!({"source": "acu-pilot", "detail-type": "Decommission Cluster",
+            "detail": {"cluster_id": id}}),
+        now(),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotOwned { .. }), "{err}");
+    assert_eq!(err.error_type(), "NotOwned");
+    assert_eq!(calls.writes(), Vec::<String>::new());
+    // A forged created-by tag changes nothing.
+    rds()
+        .await
+        .add_tags_to_resource()
+        .resource_name(&arn)
+        .tags(
+            aws_sdk_rds::types::Tag::builder()
+                .key("acu-pilot:created-by")
+                .value(format!("v1.{}", "0".repeat(64)))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = handle(
+        json!({"action": "decommission", "cluster_id": id}),
+        now(),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotOwned { .. }), "{err}");
+    assert_eq!(calls.writes(), Vec::<String>::new());
+    assert!(find_alarm(&owners_alarm).await.is_some());
+    assert_eq!(live_range(&id).await, (4.0, 64.0));
+
+    let err = handle(
+        json!({"action": "decommission", "cluster_id": id, "skip_final_snapshot": true}),
+        now(),
+        &deps,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("skip_final_snapshot"), "{err}");
+}
+
+#[tokio::test]
+async fn onboarding_a_cluster_its_owner_tagged_writes_tags_and_alarms_only() {
     let id = unique_id("onboard");
-    create_cluster(&id, 1.0, 8.0, &[]).await;
+    create_cluster(&id, 1.0, 8.0, &[("acu-pilot:managed", "true")]).await;
     let (deps, calls) = deps(Config::default()).await;
     let event = json!({"source": "acu-pilot", "detail-type": "Onboard Cluster", "detail": {"cluster_id": id}});
     let out = handle(event.clone(), now(), &deps).await.unwrap();
@@ -753,17 +869,23 @@ async fn the_cli_provisions_from_the_fixture_files() {
         subnet_group(request["db_subnet_group"].as_str().unwrap()).await;
         let path = std::env::temp_dir().join(format!("{id}.json"));
         std::fs::write(&path, event.to_string()).unwrap();
-        let (ok, stdout, stderr) = cli(&[
-            "invoke",
-            "provisioner",
-            "--event",
-            path.to_str().unwrap(),
-            "--now",
-            "2026-11-25T19:00:00Z",
-        ]);
+        let key = ownership_key_parameter().await;
+        let (ok, stdout, stderr) = cli_with_env(
+            &[
+                "invoke",
+                "provisioner",
+                "--event",
+                path.to_str().unwrap(),
+                "--now",
+                "2026-11-25T19:00:00Z",
+            ],
+            &[("ACU_PILOT_OWNERSHIP_KEY_PARAMETER", key)],
+        );
         assert!(ok, "{name}: {stderr}");
         let out: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
         assert_eq!(out["status"], "complete", "{name}: {out:#}");
-        assert_eq!(cluster_tags(&id).await["acu-pilot:managed"], "true");
+        let tags = cluster_tags(&id).await;
+        assert_eq!(tags["acu-pilot:managed"], "true");
+        assert!(tags["acu-pilot:created-by"].starts_with("v1."), "{tags:?}");
     }
 }

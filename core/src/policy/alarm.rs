@@ -80,12 +80,13 @@ pub fn alarm_by(alarm_name: &str) -> String {
 }
 
 /// Whether the janitor must present `alarm_name`, still in ALARM, to the alarm-handler
-/// again: it set the cluster's boost, and CloudWatch sends no new transition while an
-/// alarm keeps firing — without this the boost would expire under a firing alarm, and an
+/// again: it set the cluster's boost, or there is no boost at all (the tag was lost in a
+/// race, or removed by hand), and CloudWatch sends no new transition while an alarm keeps
+/// firing — without this the boost would expire under a firing alarm, and an
 /// ACUUtilization alarm (relative to max) would then never fire again.
 pub fn renews_boost(tags: &ClusterTags, alarm_name: &str) -> bool {
     tags.layer(LayerKind::Boost)
-        .is_some_and(|boost| boost.by == alarm_by(alarm_name))
+        .is_none_or(|boost| boost.by == alarm_by(alarm_name))
 }
 
 /// Decides what one alarm transition does to one cluster.

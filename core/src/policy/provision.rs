@@ -257,6 +257,14 @@ fn parse_request(action: Action, request: Value, defaults: &Defaults) -> Result<
         Action::Decommission => {
             let raw: RawDecommission = strict(request)?;
             validate_cluster_id(&raw.cluster_id, 0)?;
+            if raw.skip_final_snapshot == Some(true) {
+                // Whoever may send a request is not thereby allowed to lose a database
+                // for good: a teardown always keeps a final snapshot.
+                return Err(Error::invalid(
+                    "skip_final_snapshot",
+                    "acu-pilot always takes a final snapshot; delete the snapshot yourself if you do not want it",
+                ));
+            }
             Incoming::Decommission(DecommissionRequest {
                 cluster_id: raw.cluster_id,
                 skip_final_snapshot: raw.skip_final_snapshot.unwrap_or(false),
@@ -1240,11 +1248,8 @@ pub fn plan_decommission(
     if details.deletion_protection {
         steps.push((Step::DisableDeletionProtection, instances_gone.clone()));
     }
-    let skip = cluster
-        .tags
-        .get(DECOMMISSIONING)
-        .map(|v| v == decommissioning_tag_value(true))
-        .unwrap_or(skip_final_snapshot);
+    // Never from the decommissioning tag: its value is anyone's to write.
+    let skip = skip_final_snapshot;
     if !deleting {
         steps.push((
             Step::DeleteCluster {
@@ -1304,6 +1309,13 @@ pub fn plan_onboard(
 ) -> Result<OnboardPlan> {
     let c = &cluster.cluster;
     let id = &request.cluster_id;
+    // Onboarding is the owner's act: they tag the cluster acu-pilot:managed=true. An
+    // event anyone may send never makes a cluster managed.
+    if !c.is_managed() {
+        return Err(Error::NotManaged {
+            cluster: id.clone(),
+        });
+    }
     let engine = Engine::parse(&c.engine).ok_or_else(|| {
         Error::invalid(
             "cluster_id",
@@ -1328,9 +1340,6 @@ pub fn plan_onboard(
     };
     check_auto_pause(engine, &c.engine_version, baseline.min)?;
     let mut tags = Vec::new();
-    if !c.is_managed() {
-        tags.push(managed_tag());
-    }
     if existing != Some(baseline) {
         tags.push((BASELINE.to_owned(), tags::format_baseline(baseline)));
     }

@@ -87,13 +87,20 @@ fn a_direct_invoke_carries_the_action_and_postgres_gets_its_log() {
     assert_eq!(p.create.log_exports, vec!["postgresql"]);
     assert_eq!(p.create.db_subnet_group, "shop-subnets");
     let Incoming::Decommission(d) = parse(
-        &json!({"action": "decommission", "cluster_id": "shop-db", "skip_final_snapshot": true}),
+        &json!({"action": "decommission", "cluster_id": "shop-db", "skip_final_snapshot": false}),
         &defaults(),
     )
     .unwrap() else {
         panic!()
     };
-    assert!(d.skip_final_snapshot);
+    assert!(!d.skip_final_snapshot);
+    // Whoever may send a request may not lose a database for good through it.
+    let err = parse(
+        &json!({"action": "decommission", "cluster_id": "shop-db", "skip_final_snapshot": true}),
+        &defaults(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("skip_final_snapshot"), "{err}");
     let Incoming::Onboard(o) = parse(
         &json!({"source": "acu-pilot", "detail-type": "Onboard Cluster", "detail": {"cluster_id": "legacy", "max_acu": 32}}),
         &defaults(),
@@ -312,6 +319,7 @@ fn details(
             tags,
             members: vec![],
             range_problem: None,
+            resource_id: String::new(),
         },
         endpoint: Some(format!("{id}.cluster")),
         reader_endpoint: Some(format!("{id}.cluster-ro")),
@@ -535,11 +543,11 @@ fn decommission_waits_while_instances_are_deleting() {
     assert_eq!(plan.next, Next::Do(Step::DisableDeletionProtection));
     seen.cluster.as_mut().unwrap().deletion_protection = false;
     let plan = plan_decommission("shop-db", false, &seen, now()).unwrap();
-    // The tag written when the teardown started wins over this invocation's flag.
+    // The decommissioning tag is anyone's to write: it never skips the final snapshot.
     assert_eq!(
         plan.next,
         Next::Do(Step::DeleteCluster {
-            final_snapshot: None
+            final_snapshot: Some("shop-db-final-202611251904".into())
         })
     );
     seen.cluster.as_mut().unwrap().cluster.status = "deleting".into();
@@ -584,13 +592,17 @@ fn onboarding_takes_the_live_range_as_baseline_once() {
         "8.0.mysql_aurora.3.09.0",
         BTreeMap::new(),
     );
+    // Not opted in by its owner: an onboard request alone never makes it managed.
+    let err = plan_onboard(&request, &cluster, &BTreeSet::new(), now()).unwrap_err();
+    assert_eq!(err.error_type(), "NotManaged");
+    cluster
+        .cluster
+        .tags
+        .insert("acu-pilot:managed".into(), "true".into());
     let plan = plan_onboard(&request, &cluster, &BTreeSet::new(), now()).unwrap();
     assert_eq!(
         plan.tags,
-        vec![
-            ("acu-pilot:managed".to_owned(), "true".to_owned()),
-            ("acu-pilot:baseline".to_owned(), "min=0.5 max=16".to_owned())
-        ]
+        vec![("acu-pilot:baseline".to_owned(), "min=0.5 max=16".to_owned())]
     );
     assert_eq!(plan.alarms.len(), 2);
     assert_eq!(plan.alarms[0].0.name, "Aurora-legacy-High-ACU");
