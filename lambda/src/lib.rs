@@ -46,6 +46,33 @@ impl Function {
     }
 }
 
+/// This crate's version: the workspace shares one, so it is every function's.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Which build this is (`build.rs`): `ACU_PILOT_BUILD_ID` at build time, else the git
+/// commit of the bootstrap's sources with `-dirty` when they differed from it, else
+/// `unknown`.
+pub const BUILD_ID: &str = env!("ACU_PILOT_BUILD_ID");
+
+/// What each response carries under `build`, so whoever reads a result can tell which
+/// build of which function produced it.
+pub fn build_info(function: Function) -> Value {
+    serde_json::json!({
+        "function": function.name(),
+        "version": VERSION,
+        "id": BUILD_ID,
+    })
+}
+
+/// `result` with [`build_info`] under `build`. A result that is not a JSON object is left
+/// as it is: nesting it would change its shape for every caller.
+pub fn with_build(mut result: Value, function: Function) -> Value {
+    if let Value::Object(fields) = &mut result {
+        fields.insert("build".to_owned(), build_info(function));
+    }
+    result
+}
+
 /// What a handler needs, built once per process.
 #[derive(Clone, Debug)]
 pub struct Deps {
@@ -112,6 +139,13 @@ pub async fn run(
     handler: Handler,
 ) -> std::result::Result<(), lambda_runtime::Error> {
     telemetry::init_lambda();
+    // First, so that even a start-up that fails on its configuration names its build.
+    tracing::info!(
+        function = function.name(),
+        version = VERSION,
+        build = BUILD_ID,
+        "starting"
+    );
     let config = config_from_env().inspect_err(|err| {
         tracing::error!(function = function.name(), error = %err, "invalid configuration; not starting");
     })?;
@@ -127,6 +161,7 @@ pub async fn run(
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handler(event.payload, Utc::now(), deps)
             .await
+            .map(|result| with_build(result, function))
             .map_err(diagnostic)
     }))
     .await
@@ -144,6 +179,17 @@ mod tests {
         });
         assert_eq!(diagnostic.error_type, "Retryable");
         assert!(diagnostic.error_message.contains("stopped"));
+    }
+
+    #[test]
+    fn a_response_names_the_function_version_and_build() {
+        let result = with_build(serde_json::json!({"changed": false}), Function::Janitor);
+        assert_eq!(result["changed"], false);
+        assert_eq!(result["build"]["function"], "janitor");
+        assert_eq!(result["build"]["version"], VERSION);
+        assert_eq!(result["build"]["id"], BUILD_ID);
+        assert!(!BUILD_ID.is_empty());
+        assert_eq!(with_build(Value::Null, Function::Janitor), Value::Null);
     }
 
     #[test]
