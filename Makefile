@@ -27,6 +27,12 @@ $(VENV_TOOLS)/.build-installed: scripts/requirements-build.txt
 	$(VENV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
+# The validation tools (aws-sam-cli brings boto3); scripts/validate.sh keeps the same stamp.
+$(VENV_TOOLS)/.installed: scripts/requirements-tools.txt
+	test -x $(VENV_TOOLS)/bin/python || python3 -m venv $(VENV_TOOLS)
+	$(VENV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
 .PHONY: lint
 lint: toolchain ## cargo fmt --check, clippy -D warnings, and the crate layering
 	$(CARGO) fmt --all -- --check
@@ -60,6 +66,16 @@ build: toolchain $(VENV_TOOLS)/.build-installed ## Lambda bootstraps for arm64 (
 deploy: validate toolchain $(VENV_TOOLS)/.build-installed ## sam build + sam deploy (guided the first time)
 	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(VENV_TOOLS)/bin/sam build
 	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" $(VENV_TOOLS)/bin/sam deploy $(if $(wildcard .aws-sam/deployed-once),,--guided) && touch .aws-sam/deployed-once
+
+# A wrong FN fails before anything is installed or built.
+ifneq ($(filter deploy-fn,$(MAKECMDGOALS)),)
+ifneq ($(words $(FN))$(filter $(FN),$(FUNCTIONS)),1$(strip $(FN)))
+$(error deploy-fn: FN='$(FN)' is not one of the functions: $(FUNCTIONS))
+endif
+endif
+.PHONY: deploy-fn
+deploy-fn: toolchain $(VENV_TOOLS)/.build-installed $(VENV_TOOLS)/.installed ## one function's new code into the deployed stack, configuration kept: make deploy-fn FN=alarm-handler [STACK=acu-pilot]
+	PATH="$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH" scripts/deploy-fn.sh $(FN) $(STACK)
 
 .PHONY: invoke-%
 invoke-%: ## run one function in-process where the SDK points (your account, or AWS_ENDPOINT_URL): make invoke-janitor EVENT=file [NOW=rfc3339] [WRITE=1]
