@@ -44,7 +44,7 @@ validate: ## cfn-lint, checkov and sam validate --lint on template.yaml
 	scripts/validate.sh
 
 .PHONY: test
-test: lint validate emulator ## everything CI checks: lint, template, unit, property and emulator tests
+test: lint validate emulator $(VENV_TOOLS)/.build-installed ## everything CI checks: lint, template, unit, property and emulator tests
 	$(CARGO) build --workspace --all-targets
 	mkdir -p target; set -o pipefail; scripts/with-emulator.sh $(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$$?; scripts/test-summary.sh target/test.log; exit $$status
 

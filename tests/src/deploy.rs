@@ -183,3 +183,119 @@ pub async fn invoke(
         payload,
     })
 }
+
+/// Builds `binary` (x86_64, this build's profile: what the emulator runs) with
+/// `ACU_PILOT_BUILD_ID=build_id` and returns a copy of it as a `bootstrap`. The binary in
+/// the target directory is then rebuilt without that id, so later deploys use an
+/// ordinary build.
+pub fn build_bootstrap(binary: &str, build_id: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").into());
+    let build = |id: Option<&str>| {
+        let mut command = Command::new(&cargo);
+        command.current_dir(repo_root()).args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            binary,
+        ]);
+        if bin_dir().file_name().is_some_and(|p| p == "release") {
+            command.arg("--release");
+        }
+        match id {
+            Some(id) => command.env("ACU_PILOT_BUILD_ID", id),
+            None => command.env_remove("ACU_PILOT_BUILD_ID"),
+        };
+        let out = command.output().expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "building {binary} (build id {id:?}) failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == binary)
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .unwrap_or_else(|| panic!("cargo built no executable {binary}"))
+    };
+    let dir = std::env::temp_dir().join(format!("acu-pilot-{build_id}"));
+    std::fs::create_dir_all(&dir).expect("a directory for the bootstrap");
+    let bootstrap = dir.join("bootstrap");
+    std::fs::copy(build(Some(build_id)), &bootstrap).expect("copy the bootstrap");
+    build(None);
+    bootstrap
+}
+
+/// Makes sure `cargo lambda` is installed where the Makefile puts it (.venv-tools), the
+/// way `make test` does before the tests run.
+fn ensure_cargo_lambda() -> PathBuf {
+    let root = repo_root();
+    let status = Command::new("make")
+        .current_dir(&root)
+        .args(["--silent", ".venv-tools/.build-installed"])
+        .status()
+        .expect("run make");
+    assert!(
+        status.success(),
+        "installing cargo-lambda (make .venv-tools/.build-installed) failed"
+    );
+    root.join(".venv-tools/bin")
+}
+
+/// `make deploy-fn`'s script with a given bootstrap: the function's name and role from
+/// the stack's outputs, then `cargo lambda deploy --endpoint-url <emulator>`.
+pub fn deploy_fn(binary: &str, stack: &str, bootstrap: &std::path::Path) -> Result<String, String> {
+    let tools = ensure_cargo_lambda();
+    let root = repo_root();
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(root.join("scripts/deploy-fn.sh"))
+        .current_dir(&root)
+        .args([binary, stack])
+        .env("PATH", path)
+        .env("DEPLOY_FN_BOOTSTRAP", bootstrap)
+        .env("DEPLOY_FN_PYTHON", root.join(".venv-ministack/bin/python"))
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .map_err(|e| format!("run scripts/deploy-fn.sh: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "scripts/deploy-fn.sh {binary} {stack} failed:\n{text}"
+        ))
+    }
+}
+
+/// `scripts/stack-snapshot.py`: everything about the stack's functions but their code,
+/// and the rules and schedules that invoke them, by logical id.
+pub fn snapshot(stack: &str) -> Value {
+    let root = repo_root();
+    let out = Command::new(root.join(".venv-ministack/bin/python"))
+        .arg(root.join("scripts/stack-snapshot.py"))
+        .arg(stack)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("run scripts/stack-snapshot.py");
+    assert!(
+        out.status.success(),
+        "scripts/stack-snapshot.py {stack} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stack-snapshot.py prints JSON")
+}

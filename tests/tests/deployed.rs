@@ -1,7 +1,8 @@
 //! The application as a whole, through the deployed path: template.yaml deployed into the
 //! emulator's CloudFormation, the four function binaries run by its Lambda service, and
-//! one cluster taken through provisioning, an alarm, a calendar window, a janitor sweep
-//! and decommissioning, with its range checked at each step.
+//! one cluster taken through provisioning, an alarm, a calendar window, a janitor sweep,
+//! a new build of one function deployed the way `make deploy-fn` does it, and
+//! decommissioning, with its range checked at each step.
 //!
 //! The steps share one cluster, so they run in one test. A step that fails is recorded
 //! (naming the function that misbehaved) and the later steps still run, each judged
@@ -10,7 +11,9 @@
 
 use std::time::{Duration, Instant};
 
-use acu_pilot_tests::deploy::{Deployed, deploy, invoke, lambda};
+use acu_pilot_tests::deploy::{
+    Deployed, build_bootstrap, deploy, deploy_fn, invoke, lambda, snapshot,
+};
 use acu_pilot_tests::*;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use chrono::{SecondsFormat, TimeDelta, Utc};
@@ -87,6 +90,7 @@ async fn the_deployed_application_manages_a_cluster_end_to_end() {
     alarm(&deployed, &lambda, &id, &mut report).await;
     prescale(&deployed, &lambda, &id, &mut report).await;
     janitor(&deployed, &lambda, &id, &mut report).await;
+    deploy_one_function(&deployed, &lambda, &id, &mut report).await;
     decommission(&deployed, &lambda, &id, &mut report).await;
 
     report.finish(started);
@@ -330,6 +334,14 @@ async fn alarm(
                 Err(err) => report.fail(format!("{err} (event {fixture})")),
                 Ok(result) => {
                     eprintln!("(b) alarm-handler ({fixture}): {result}");
+                    report.check(result["build"]["id"] == acu_pilot_lambda::BUILD_ID, || {
+                        format!(
+                            "alarm-handler ({fixture}): answered as build {}, expected this \
+                             build's {}",
+                            result["build"],
+                            acu_pilot_lambda::BUILD_ID
+                        )
+                    });
                     let first = i == 0;
                     report.check(result["changed"] == json!(first), || {
                         format!(
@@ -476,7 +488,77 @@ async fn janitor(
     eprintln!("(d) done in {:.1} s", step.elapsed().as_secs_f64());
 }
 
-/// (e) Decommission, the recipe's clean-up: the cluster and its alarms go.
+/// (e) `make deploy-fn`'s path into the deployed stack: a freshly built alarm-handler,
+/// with a build id of its own, goes to the stack's function through `cargo lambda deploy
+/// --endpoint-url` (name and role from the stack's outputs). The new build answers the
+/// duplicate of (b)'s transition, and nothing but the code changed: configuration
+/// (memory, timeout, environment, role, tags, concurrency, destinations), rules and
+/// schedules are as the stack made them.
+async fn deploy_one_function(
+    deployed: &Deployed,
+    lambda: &aws_sdk_lambda::Client,
+    id: &str,
+    report: &mut Report,
+) {
+    let step = Instant::now();
+    let before = snapshot(&deployed.stack);
+    let build_id = unique_id("e2e-build");
+    let bootstrap = build_bootstrap("alarm-handler", &build_id);
+    eprintln!(
+        "(e) built alarm-handler as {build_id} in {:.1} s",
+        step.elapsed().as_secs_f64()
+    );
+    if let Err(err) = deploy_fn("alarm-handler", &deployed.stack, &bootstrap) {
+        report.fail(format!("alarm-handler (deploy-fn): {err}"));
+        return;
+    }
+    let range = live_range(id).await;
+    let event = alarm_event("alarm-eventbridge-high-alarm.json", id);
+    match invoke(lambda, deployed.function("alarm-handler"), &event).await {
+        Err(err) => report.fail(format!("alarm-handler (after deploy-fn): {err}")),
+        Ok(invoked) => match invoked.result("alarm-handler") {
+            Err(err) => report.fail(format!("{err} (after deploy-fn)")),
+            Ok(result) => {
+                eprintln!("(e) alarm-handler (new build): {result}");
+                report.check(result["build"]["id"] == build_id.as_str(), || {
+                    format!(
+                        "alarm-handler: after deploy-fn of build {build_id}, build {} answered",
+                        result["build"]
+                    )
+                });
+                report.check(result["changed"] == json!(false), || {
+                    format!("alarm-handler (new build): a duplicate alarm changed {id}: {result}")
+                });
+            }
+        },
+    }
+    let after_range = live_range(id).await;
+    report.check(after_range == range, || {
+        format!("alarm-handler (new build): {id} went from {range:?} to {after_range:?}")
+    });
+    let after = snapshot(&deployed.stack);
+    let keys = before
+        .as_object()
+        .into_iter()
+        .chain(after.as_object())
+        .flat_map(|o| o.keys())
+        .collect::<std::collections::BTreeSet<_>>();
+    for key in keys {
+        report.check(before.get(key) == after.get(key), || {
+            format!(
+                "deploy-fn of alarm-handler changed {key} beyond its code:\n    before: {}\n    after:  {}",
+                before.get(key).unwrap_or(&Value::Null),
+                after.get(key).unwrap_or(&Value::Null)
+            )
+        });
+    }
+    report.check(before.get("AlarmHandler").is_some(), || {
+        format!("the stack snapshot has no AlarmHandler: {before}")
+    });
+    eprintln!("(e) done in {:.1} s", step.elapsed().as_secs_f64());
+}
+
+/// (f) Decommission, the recipe's clean-up: the cluster and its alarms go.
 async fn decommission(
     deployed: &Deployed,
     lambda: &aws_sdk_lambda::Client,
@@ -486,7 +568,7 @@ async fn decommission(
     let step = Instant::now();
     let request = json!({"action": "decommission", "cluster_id": id});
     match invoke_until_done(lambda, deployed, "provisioner", &request).await {
-        Ok(result) => eprintln!("(e) provisioner (decommission): {result}"),
+        Ok(result) => eprintln!("(f) provisioner (decommission): {result}"),
         Err(err) => {
             report.fail(format!("provisioner (decommission): {err}"));
             return;
@@ -507,5 +589,5 @@ async fn decommission(
     report.check(alarms.is_empty(), || {
         format!("provisioner (decommission): alarms left behind: {alarms:?}")
     });
-    eprintln!("(e) done in {:.1} s", step.elapsed().as_secs_f64());
+    eprintln!("(f) done in {:.1} s", step.elapsed().as_secs_f64());
 }
