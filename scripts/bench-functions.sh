@@ -83,12 +83,39 @@ cargo build --release "${packages[@]}" >&2
 harness="$results/runtime_api"
 rustc --edition 2024 -O tests/examples/runtime_api.rs -o "$harness" >&2
 
+# Real work for every function. A managed cluster, provisioned and then boosted by its
+# high alarm through the CLI (the handlers' own code, in-process): the provisioner is then
+# asked to provision it again and finds it complete (DescribeDBClusters, instances,
+# alarms), and the alarm-handler gets that alarm's event again, a duplicate (DescribeAlarms,
+# DescribeDBClusters, no write).
+cli="$target/debug/acu-pilot"
+[ -x "$cli" ] || cargo build -p acu-pilot-cli >&2
+cluster=bench-shop
+provision=$(cat <<JSON
+{"action":"provision","cluster_id":"$cluster","min_acu":0.5,"max_acu":16,"readers":0,
+ "db_subnet_group":"bench-subnets","security_group_ids":["sg-00000001"],
+ "deletion_protection":false,"recipe_alarms":true,"backup_retention_days":1}
+JSON
+)
+now=$(date -u +%Y-%m-%dT%H:%M:%S)
+before=$(date -u -d '-10 min' +%Y-%m-%dT%H:%M:%S)
+alarm=$(sed -e "s/shop-db/$cluster/g" -e 's/123456789012/000000000000/g' \
+  -e "s/2026-11-25T18:00:40/$now/g" -e "s/2026-11-25T17:50:40/$before/g" \
+  tests/fixtures/alarm-eventbridge-high-alarm.json)
+echo "$provision" >"$results/provision.json"
+echo "$alarm" >"$results/alarm.json"
+echo "==> setting up $cluster in the emulator (provisioned, then boosted by its high alarm)" >&2
+for _ in 1 2 3 4 5; do
+  status=$("$cli" invoke provisioner --event "$results/provision.json" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status"))')
+  [ "$status" = complete ] && break
+done
+[ "$status" = complete ] || { echo "provisioning $cluster did not complete ($status)" >&2; exit 1; }
+"$cli" invoke alarm-handler --event "$results/alarm.json" >/dev/null
+
 scheduled='{"version":"0","id":"bench","detail-type":"Scheduled Event","source":"aws.scheduler","account":"000000000000","time":"2026-11-25T12:00:00Z","region":"us-east-1","resources":[],"detail":{}}'
 declare -A events=(
-  # Rejected before any AWS call (no cluster_id / not an alarm shape): start-up and
-  # request handling only.
-  [provisioner]='{"action":"provision"}'
-  [alarm-handler]='{"detail-type":"not an alarm"}'
+  [provisioner]=$provision
+  [alarm-handler]=$alarm
   # A real tick against the emulator: calendar, fleet listing, SDK clients in use.
   [pre-scaler]=$scheduled
   [janitor]=$scheduled
@@ -101,14 +128,20 @@ done
 
 # ---------------------------------------------------------------- table
 echo
-printf "%-14s %12s %11s %15s %13s %s\n" function "stripped MB" "zipped MB" "first-poll ms" "peak RSS MB" "(responses/errors)"
+printf "%-14s %12s %11s %15s %13s %s\n" function "stripped MB" "zipped MB" "first-poll ms" "peak RSS MB" "responses/errors, last answer"
 for f in "${functions[@]}"; do
   python3 - "$results/$f.json" "$f" "${stripped[$f]:-}" "${zipped[$f]:-}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 size = lambda b: f"{int(b) / 1048576:.2f}" if b else "-"
 poll = "-" if r["first_poll_ms"] is None else f"{r['first_poll_ms']:.1f}"
-print(f"{sys.argv[2]:<14} {size(sys.argv[3]):>12} {size(sys.argv[4]):>11} {poll:>15} {r['peak_rss_mb']:>13.1f} ({r['responses']}/{r['errors']})")
+answer = r["last_error"] or r["last_response"]
+try:
+    a = json.loads(answer)
+    answer = ", ".join(f"{k}={a[k]}" for k in ("status", "decision", "reason", "changed", "errorType", "errorMessage") if k in a)
+except ValueError:
+    pass
+print(f"{sys.argv[2]:<14} {size(sys.argv[3]):>12} {size(sys.argv[4]):>11} {poll:>15} {r['peak_rss_mb']:>13.1f} {r['responses']}/{r['errors']}, {answer[:110]}")
 PY
 done
 echo "targets: <= 6 MB stripped, <= 30 ms to first poll, <= 32 MB peak RSS"

@@ -6,7 +6,8 @@
 //! EVENT_JSON INVOCATIONS times (default 100) through `GET …/invocation/next`, accepts
 //! its `POST …/response` and `…/error`, then reads the process's peak RSS (VmHWM) and
 //! stops it. Prints one JSON line: the time from spawn to the first poll, the peak RSS,
-//! and how many invocations answered with a response or an error.
+//! how many invocations answered with a response or an error, and the last of each (so a
+//! benchmark of the error path cannot pass for one of the real work).
 //!
 //! The environment is passed through, plus the variables Lambda sets for a function.
 //! Only std: this measures the function, so the harness stays out of its way.
@@ -22,7 +23,7 @@ const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 enum Seen {
     /// A `GET …/next`, with the connection to answer on once an event is due.
     Next(TcpStream),
-    Response,
+    Response(String),
     Error(String),
     InitError(String),
 }
@@ -70,6 +71,7 @@ fn main() {
     let mut first_poll = None;
     let (mut responses, mut errors, mut served) = (0usize, 0usize, 0usize);
     let mut last_error = String::new();
+    let mut last_response = String::new();
     let mut peak_kb = 0u64;
     loop {
         let Ok(message) = seen.recv_timeout(Duration::from_secs(60)) else {
@@ -97,7 +99,10 @@ fn main() {
                 );
                 let _ = respond(&mut stream, 200, &headers, event.as_bytes());
             }
-            Seen::Response => responses += 1,
+            Seen::Response(body) => {
+                responses += 1;
+                last_response = body;
+            }
             Seen::Error(body) => {
                 errors += 1;
                 last_error = body;
@@ -114,9 +119,10 @@ fn main() {
 
     let first_poll_ms = first_poll.map(|d| d.as_secs_f64() * 1000.0);
     println!(
-        "{{\"function\":\"{name}\",\"first_poll_ms\":{},\"peak_rss_mb\":{:.1},\"invocations\":{served},\"responses\":{responses},\"errors\":{errors},\"last_error\":{}}}",
+        "{{\"function\":\"{name}\",\"first_poll_ms\":{},\"peak_rss_mb\":{:.1},\"invocations\":{served},\"responses\":{responses},\"errors\":{errors},\"last_response\":{},\"last_error\":{}}}",
         first_poll_ms.map_or("null".into(), |ms| format!("{ms:.1}")),
         peak_kb as f64 / 1024.0,
+        json_string(&last_response),
         json_string(&last_error),
     );
 }
@@ -203,7 +209,7 @@ fn serve(stream: TcpStream, seen: mpsc::Sender<Seen>) {
             continue;
         }
         let message = if path.ends_with("/response") {
-            Seen::Response
+            Seen::Response(body)
         } else if path.ends_with("/init/error") {
             Seen::InitError(body)
         } else if path.ends_with("/error") {
