@@ -131,7 +131,9 @@ async fn invoke_until_done(
     Err(format!("{last} (after {RESUMES} invokes)"))
 }
 
-/// (a) A `Provision Cluster` event on the bus → ProvisionRequestRule → provisioner.
+/// (a) A `Provision Cluster` event on the stack's request bus → ProvisionRequestRule →
+/// provisioner. (The emulator does not enforce the bus's resource policy; who may send is
+/// reasoned about in docs/security.md.)
 async fn provision(
     deployed: &Deployed,
     lambda: &aws_sdk_lambda::Client,
@@ -148,7 +150,7 @@ async fn provision(
                 .source("acu-pilot")
                 .detail_type("Provision Cluster")
                 .detail(request.to_string())
-                .event_bus_name("default")
+                .event_bus_name(deployed.output("RequestBusArn"))
                 .build(),
         )
         .send()
