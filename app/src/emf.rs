@@ -62,7 +62,7 @@ pub fn format_emf_range(
     now_ms: i64,
 ) -> String {
     format_line(
-        &[("DBClusterIdentifier", cluster)],
+        &[(acu_pilot_core::events::CLUSTER_DIMENSION, cluster)],
         &[
             ("MinCapacity", range.min.value(), "None"),
             ("MaxCapacity", range.max.value(), "None"),

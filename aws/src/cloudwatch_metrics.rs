@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 
 use crate::error::sdk_error;
 use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::events::CLUSTER_DIMENSION;
 use acu_pilot_ports::Metrics;
 
 pub const NAMESPACE: &str = "AWS/RDS";
 pub const CAPACITY_METRIC: &str = "ServerlessDatabaseCapacity";
-pub const CLUSTER_DIMENSION: &str = "DBClusterIdentifier";
 
 /// The id of the one query in each request; GetMetricData wants one.
 const QUERY_ID: &str = "capacity";
