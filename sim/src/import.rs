@@ -5,7 +5,7 @@
 use acu_pilot_core::zone::Zone;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
-use super::trace::{Sample, Trace, TraceError};
+use super::trace::{Sample, Trace, TraceError, csv_rows};
 
 /// How a series becomes demand.
 #[derive(Clone, Debug)]
@@ -25,16 +25,10 @@ pub struct Import {
 /// forward — repeats the previous one.
 pub fn import(text: &str, import: &Import) -> Result<Trace, TraceError> {
     let mut points: Vec<(DateTime<Utc>, f64)> = Vec::new();
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
-    lines.next().ok_or(TraceError::Empty)?;
-    for (line, row) in lines.filter(|(_, l)| !l.is_empty()) {
-        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        let [timestamp, value] = fields[..] else {
-            return Err(TraceError::FieldCount {
-                line,
-                found: fields.len(),
-            });
-        };
+    let (_header, rows) = csv_rows(text)?;
+    for row in &rows {
+        let line = row.line;
+        let [timestamp, value] = row.two_fields()?;
         let at =
             parse_instant(timestamp, import.timezone).ok_or_else(|| TraceError::BadTimestamp {
                 line,

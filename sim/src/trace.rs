@@ -29,6 +29,8 @@ pub enum TraceError {
     TooShort { line: usize },
     #[error("line {line}: expected 2 fields `timestamp,acu`, found {found}")]
     FieldCount { line: usize, found: usize },
+    #[error("line {line}: not CSV: {message}")]
+    Csv { line: usize, message: String },
     #[error("line {line}: timestamp {value:?} is not an RFC 3339 instant ({reason})")]
     BadTimestamp {
         line: usize,
@@ -65,6 +67,7 @@ impl TraceError {
             TraceError::BadHeader { .. } => 1,
             TraceError::TooShort { line }
             | TraceError::FieldCount { line, .. }
+            | TraceError::Csv { line, .. }
             | TraceError::BadTimestamp { line, .. }
             | TraceError::NotANumber { line, .. }
             | TraceError::Negative { line, .. }
@@ -102,27 +105,16 @@ impl Trace {
 
     /// Parses CSV text. Blank lines are skipped (and still counted).
     pub fn parse(text: &str) -> Result<Self, TraceError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
-        let header = lines
-            .by_ref()
-            .find(|(_, line)| !line.is_empty())
-            .ok_or(TraceError::Empty)?;
-        let names: Vec<&str> = header.1.split(',').map(str::trim).collect();
-        if header.0 != 1 || names != ["timestamp", "acu"] {
+        let (header, rows) = csv_rows(text)?;
+        if header.line != 1 || header.fields != ["timestamp", "acu"] {
             return Err(TraceError::BadHeader {
-                found: header.1.to_owned(),
+                found: header.fields.join(","),
             });
         }
         let mut builder = Builder::default();
-        for (line, row) in lines.filter(|(_, l)| !l.is_empty()) {
-            let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-            let [timestamp, acu] = fields[..] else {
-                return Err(TraceError::FieldCount {
-                    line,
-                    found: fields.len(),
-                });
-            };
+        for row in &rows {
+            let line = row.line;
+            let [timestamp, acu] = row.two_fields()?;
             let at = DateTime::parse_from_rfc3339(timestamp)
                 .map_err(|e| TraceError::BadTimestamp {
                     line,
@@ -367,6 +359,70 @@ impl SplitMix64 {
     fn normal(&mut self) -> f64 {
         (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
     }
+}
+
+/// One CSV row with the 1-based line it started on, fields trimmed.
+pub(crate) struct CsvRow {
+    pub line: usize,
+    pub fields: Vec<String>,
+}
+
+impl CsvRow {
+    /// The row's two fields, or the error naming its line and how many it had.
+    pub fn two_fields(&self) -> Result<[&str; 2], TraceError> {
+        match &self.fields[..] {
+            [a, b] => Ok([a.as_str(), b.as_str()]),
+            other => Err(TraceError::FieldCount {
+                line: self.line,
+                found: other.len(),
+            }),
+        }
+    }
+}
+
+/// The header and the data rows of a CSV text (a leading byte-order mark and blank lines
+/// are skipped), read by the `csv` crate so quoting follows RFC 4180. Every row keeps its
+/// line number for the errors.
+pub(crate) fn csv_rows(text: &str) -> Result<(CsvRow, Vec<CsvRow>), TraceError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    // The reader's own line count leaves out the blank lines it skips, and a record's
+    // position is where the reader stood before skipping them; a person counts lines in an
+    // editor, so the line is counted from the record's first byte.
+    let bytes = text.as_bytes();
+    let line_at = |position: Option<&csv::Position>| {
+        position.map_or(0, |p| {
+            let mut byte = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+                byte += 1;
+            }
+            1 + bytes[..byte].iter().filter(|&&b| b == b'\n').count()
+        })
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| TraceError::Csv {
+            line: line_at(e.position()),
+            message: e.to_string(),
+        })?;
+        let line = line_at(record.position());
+        let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+        if fields.iter().all(String::is_empty) {
+            continue;
+        }
+        rows.push(CsvRow { line, fields });
+    }
+    if rows.is_empty() {
+        return Err(TraceError::Empty);
+    }
+    let header = rows.remove(0);
+    Ok((header, rows))
 }
 
 #[cfg(test)]
