@@ -233,6 +233,62 @@ fn alarms_follow_the_recipe_and_scale_with_max() {
     assert_eq!(default.comparison, "GreaterThanOrEqualToThreshold");
 }
 
+#[test]
+fn every_alarm_reads_the_writer_not_the_diluted_cluster_average() {
+    for recipe in [false, true] {
+        for (spec, _) in alarm_specs("shop", Acu::new(16.0).unwrap(), recipe) {
+            assert_eq!(
+                spec.dimensions,
+                BTreeMap::from([
+                    ("DBClusterIdentifier".to_owned(), "shop".to_owned()),
+                    ("Role".to_owned(), "WRITER".to_owned()),
+                ]),
+                "{}",
+                spec.name
+            );
+            assert!(!is_diluted(&spec), "{}", spec.name);
+            assert_eq!(role_aware(&spec), None);
+        }
+    }
+}
+
+#[test]
+fn an_old_shape_alarm_is_diluted_and_its_repair_keeps_everything_but_the_dimensions() {
+    let (mut old, _) = alarm_specs("shop", Acu::new(16.0).unwrap(), true).remove(0);
+    old.dimensions = BTreeMap::from([("DBClusterIdentifier".to_owned(), "shop".to_owned())]);
+    // A threshold the alarm-handler moved with max, and the user's own action, survive.
+    old.threshold = 18.0;
+    old.alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:pager".to_owned()];
+    assert!(is_diluted(&old));
+    let repaired = role_aware(&old).expect("old shape");
+    assert_eq!(repaired.dimensions["Role"], "WRITER");
+    assert_eq!(repaired.dimensions["DBClusterIdentifier"], "shop");
+    assert_eq!(
+        AlarmSpec {
+            dimensions: old.dimensions.clone(),
+            ..repaired
+        },
+        old
+    );
+    // Other metrics, namespaces and dimension sets are somebody else's business.
+    for other in [
+        AlarmSpec {
+            metric: "CPUUtilization".into(),
+            ..old.clone()
+        },
+        AlarmSpec {
+            namespace: "Custom".into(),
+            ..old.clone()
+        },
+        AlarmSpec {
+            dimensions: BTreeMap::from([("DBInstanceIdentifier".into(), "shop-writer".into())]),
+            ..old.clone()
+        },
+    ] {
+        assert!(!is_diluted(&other), "{other:?}");
+    }
+}
+
 // ---------------------------------------------------------------- a tiny model of AWS
 
 /// Applies a step the way AWS would, with creations immediately `status`.
