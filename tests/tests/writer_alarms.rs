@@ -297,3 +297,35 @@ async fn the_janitor_reports_old_shape_alarms_and_replaces_them_only_when_enforc
     assert_eq!(summary.diluted_alarms, 0);
     assert!(!summary.clusters.iter().any(|c| c.cluster == id));
 }
+
+#[tokio::test]
+async fn the_forecast_history_is_the_writers_and_falls_back_to_the_cluster_series() {
+    use acu_pilot_ports::Metrics;
+    let (id, readers) = recipe_cluster("writer-history").await;
+    let d = deps().await;
+    let (times, from, to) = minutes(30);
+    let samples: Vec<_> = times.iter().map(|t| (*t, 16.0, 0.5)).collect();
+    put_role_metrics(&id, &readers, &samples, 16.0).await;
+    let period = std::time::Duration::from_secs(300);
+    let history = d
+        .aws
+        .metrics
+        .capacity_history(&id, from, to, period)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 6, "{history:?}");
+    // The writer's 16, not the cluster average's 5.67.
+    assert!(history.iter().all(|(_, v)| *v == 16.0), "{history:?}");
+
+    // A history with only the cluster series (put by hand, or before role metrics): used.
+    let (plain, _) = recipe_cluster("writer-history-plain").await;
+    put_capacity_history(&plain, &times.iter().map(|t| (*t, 3.0)).collect::<Vec<_>>()).await;
+    let history = d
+        .aws
+        .metrics
+        .capacity_history(&plain, from, to, period)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 6, "{history:?}");
+    assert!(history.iter().all(|(_, v)| *v == 3.0), "{history:?}");
+}
