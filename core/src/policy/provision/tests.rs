@@ -64,6 +64,7 @@ fn an_eventbridge_request_gets_the_issue_defaults() {
         p.target.followup,
         Followup {
             readers: 1,
+            reader_tier: 2,
             performance_insights_days: 7,
             recipe_alarms: false
         }
@@ -136,6 +137,9 @@ fn every_invalid_request_names_its_field() {
         ),
         (json!({"readers": 16}), "readers"),
         (json!({"readers": -1}), "readers"),
+        (json!({"reader_tier": 16}), "reader_tier"),
+        (json!({"reader_tier": -1}), "reader_tier"),
+        (json!({"reader_tier": "two"}), "reader_tier"),
         (json!({"backup_retention_days": 0}), "backup_retention_days"),
         (
             json!({"log_exports": ["error", "postgresql"]}),
@@ -451,6 +455,25 @@ fn provisioning_creates_everything_in_the_recipe_order_then_nothing() {
 }
 
 #[test]
+fn the_readers_tier_is_chosen_by_the_request_and_survives_a_resume() {
+    let request = provision(json!({"readers": 2, "reader_tier": 0})).unwrap();
+    assert_eq!(request.target.followup.reader_tier, 0);
+    let mut seen = Observed::default();
+    let labels: Vec<String> = drive(&request, &mut seen).iter().map(Step::label).collect();
+    assert!(labels.contains(&"create instance shop-db-reader (tier 0)".to_owned()));
+    assert!(labels.contains(&"create instance shop-db-reader-2 (tier 0)".to_owned()));
+    // The provisioning tag carries a chosen tier, so an RDS event resumes with it ...
+    let tag = request.target.followup.to_tag_value();
+    assert_eq!(tag, "readers=2 pi=7 alarms=default tier=0");
+    assert_eq!(Followup::parse(&tag).unwrap().reader_tier, 0);
+    // ... and a tag written before the tier could be chosen means the recipe's tier 2.
+    let old = Followup::parse("readers=1 pi=7 alarms=default").unwrap();
+    assert_eq!(old.reader_tier, DEFAULT_READER_TIER);
+    assert_eq!(old.to_tag_value(), "readers=1 pi=7 alarms=default");
+    assert!(Followup::parse("readers=1 pi=7 alarms=default tier=16").is_err());
+}
+
+#[test]
 fn a_cluster_that_is_not_available_makes_the_rest_wait_with_the_steps_left() {
     let request = full_request();
     let mut seen = Observed::default();
@@ -684,8 +707,8 @@ fn the_final_snapshot_is_named_for_the_iam_policy() {
 
 proptest! {
     #[test]
-    fn the_followup_tag_reads_back(readers in 0u32..=15, pi in prop::sample::select(vec![7, 31, 62, 731]), recipe: bool) {
-        let f = Followup { readers, performance_insights_days: pi, recipe_alarms: recipe };
+    fn the_followup_tag_reads_back(readers in 0u32..=15, reader_tier in 0i32..=15, pi in prop::sample::select(vec![7, 31, 62, 731]), recipe: bool) {
+        let f = Followup { readers, reader_tier, performance_insights_days: pi, recipe_alarms: recipe };
         prop_assert_eq!(Followup::parse(&f.to_tag_value()).unwrap(), f);
     }
 
