@@ -91,10 +91,10 @@ pub fn role_aware(spec: &AlarmSpec) -> Option<AlarmSpec> {
 
 /// The high and low alarms, with their tags, all on the writer's series
 /// ([`writer_dimensions`]). High: ACUUtilization ≥ 75 % for 2 × 5 min (relative to max, so
-/// it re-arms itself when max moves), or the recipe's absolute ServerlessDatabaseCapacity
-/// > 12 scaled to max (12 of 16, i.e. 75 %). Low: the recipe's ServerlessDatabaseCapacity
-/// < 1 for 4 × 15 min — of the writer, so idle readers no longer make a working writer
-/// look idle (writer 1.5, readers 0.5: the cluster average is 0.83).
+/// it re-arms itself when max moves), or the recipe's absolute capacity alarm, above 12 ACU
+/// scaled to max (12 of 16, i.e. 75 %). Low: the recipe's, capacity below 1 ACU for
+/// 4 × 15 min — of the writer, so idle readers no longer make a working writer look idle
+/// (writer 1.5, readers 0.5: the cluster average is 0.83).
 pub fn alarm_specs(
     cluster_id: &str,
     max: Acu,
