@@ -28,6 +28,7 @@ use acu_pilot_core::events::{
 };
 use acu_pilot_core::ownership::{self, CREATED_BY, OwnershipKey, Resource};
 use acu_pilot_core::policy::janitor::{self as policy, RangeVerdict};
+use acu_pilot_core::policy::provision;
 use acu_pilot_core::tags::{self, ClusterTags, LayerKind};
 use acu_pilot_ports::{Alarm, Alarms, Cluster, ClusterIds, Clusters, Notifier, Ports};
 
@@ -123,6 +124,13 @@ pub struct ClusterReport {
     pub expired_layers: Vec<LayerKind>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thresholds_restored: Vec<String>,
+    /// This cluster's alarms that still read the cluster-wide average, which idle readers
+    /// dilute (`provision::is_diluted`): reported always, made role-aware in enforce mode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diluted_alarms: Vec<String>,
+    /// Those of them rewritten to read the writer's series (in a dry run: that would be).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alarms_made_role_aware: Vec<String>,
     pub decommissioned: bool,
     /// Past its `acu-pilot:ttl`, but not provably created by acu-pilot: kept, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +148,7 @@ impl ClusterReport {
             || self.error.is_some()
             || !self.expired_layers.is_empty()
             || !self.thresholds_restored.is_empty()
+            || !self.diluted_alarms.is_empty()
     }
 }
 
@@ -151,6 +160,8 @@ pub struct Summary {
     pub drifted: usize,
     pub expired_layers: usize,
     pub thresholds_restored: usize,
+    /// Alarms of the old, diluted shape seen (see [`ClusterReport::diluted_alarms`]).
+    pub diluted_alarms: usize,
     pub alarms_deleted: usize,
     pub decommissioned: usize,
     pub dry_run: bool,
@@ -315,6 +326,7 @@ pub async fn sweep(
         summary.decommissioned += usize::from(report.decommissioned);
         summary.expired_layers += report.expired_layers.len();
         summary.thresholds_restored += report.thresholds_restored.len();
+        summary.diluted_alarms += report.diluted_alarms.len();
     }
     cluster_errors.append(&mut errors);
     summary.errors = cluster_errors;
@@ -526,7 +538,65 @@ where
         report.thresholds_restored =
             restore_alarm_thresholds(self.alarms, &current.tags(), alarms, now, config.dry_run)
                 .await?;
+        // After the threshold restore, which writes the alarm as it was listed.
+        (report.diluted_alarms, report.alarms_made_role_aware) =
+            self.diluted_alarms(&cluster.id, alarms).await?;
         Ok(())
+    }
+
+    /// Reports this cluster's alarms that read the diluted cluster-wide average and, in
+    /// enforce mode, rewrites each to read the writer's series with every other setting
+    /// kept. The alarm is read again first, so a threshold moved or restored since the
+    /// listing is what is kept.
+    async fn diluted_alarms(
+        &self,
+        cluster_id: &str,
+        alarms: &[&TaggedAlarm],
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let (mut diluted, mut repaired) = (Vec::new(), Vec::new());
+        for tagged in alarms {
+            let spec = &tagged.alarm.spec;
+            if tagged.alarm.is_metric_math
+                || !provision::is_diluted(spec)
+                || spec.dimensions.get(CLUSTER_DIMENSION).map(String::as_str) != Some(cluster_id)
+            {
+                continue;
+            }
+            tracing::warn!(
+                cluster = cluster_id,
+                alarm = %spec.name,
+                enforce = self.config.janitor.enforce,
+                "alarm reads the cluster-wide average, which idle readers dilute: see docs/alarms.md"
+            );
+            diluted.push(spec.name.clone());
+            if !self.config.janitor.enforce {
+                continue;
+            }
+            let current = if self.config.dry_run {
+                Some(tagged.alarm.clone())
+            } else {
+                self.alarms.describe(&spec.name).await?
+            };
+            let Some(fixed) = current.and_then(|a| provision::role_aware(&a.spec)) else {
+                continue;
+            };
+            if !self.config.dry_run {
+                self.alarms.put(&fixed, &[]).await?;
+            }
+            announce(
+                self.notifier,
+                "Alarm Made Role-Aware",
+                json!({
+                    "cluster": cluster_id,
+                    "alarm": fixed.name,
+                    "dimensions": fixed.dimensions,
+                    "dry_run": self.config.dry_run,
+                }),
+            )
+            .await;
+            repaired.push(fixed.name);
+        }
+        Ok((diluted, repaired))
     }
 }
 

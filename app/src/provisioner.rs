@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::announce;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
+use acu_pilot_core::events::CLUSTER_DIMENSION;
 use acu_pilot_core::ownership::{self, CREATED_BY, OwnershipKey, Resource};
 use acu_pilot_core::policy::provision::{
     self, DECOMMISSIONING, DecommissionRequest, Defaults, Incoming, Next, Observed, OnboardRequest,
@@ -639,7 +640,9 @@ async fn check_engine_limits(provisioning: &impl Provisioning, target: &Target) 
     }
 }
 
-/// Onboards an existing cluster: tags (managed, baseline, TTL) and missing alarms only.
+/// Onboards an existing cluster: tags (managed, baseline, TTL), missing alarms, and
+/// existing alarms of acu-pilot's names made to read the writer's series when they still
+/// read the cluster-wide average idle readers dilute (see docs/alarms.md).
 pub async fn onboard<P, C, A, N>(
     ports: &Provisioner<'_, P, C, A, N>,
     request: &OnboardRequest,
@@ -659,8 +662,15 @@ where
         .ok_or_else(|| Error::ClusterNotFound {
             cluster: id.clone(),
         })?;
-    let alarms = existing_alarms(ports.alarms, id).await?;
+    let named = named_alarms(ports.alarms, id).await?;
+    let alarms: BTreeSet<String> = named.iter().map(|a| a.spec.name.clone()).collect();
     let plan = provision::plan_onboard(request, &details, &alarms, now)?;
+    let repairs: Vec<_> = named
+        .iter()
+        .filter(|a| !a.is_metric_math)
+        .filter(|a| a.spec.dimensions.get(CLUSTER_DIMENSION) == Some(id))
+        .filter_map(|a| provision::role_aware(&a.spec))
+        .collect();
     let mut outcome = Outcome::new("onboard", id, Status::Complete);
     outcome.baseline = Some(acu_pilot_core::tags::format_baseline(plan.baseline));
     outcome.writer_endpoint = details.endpoint.clone();
@@ -674,6 +684,11 @@ where
         plan.alarms
             .iter()
             .map(|(spec, _)| format!("create alarm {}", spec.name)),
+    );
+    labels.extend(
+        repairs
+            .iter()
+            .map(|spec| format!("make alarm {} read the writer", spec.name)),
     );
     if ports.dry_run {
         outcome.status = if labels.is_empty() {
@@ -694,8 +709,12 @@ where
             .put(spec, &ports.alarm_tags(&spec.name, tags))
             .await?;
     }
+    // A rewrite keeps the alarm's tags (PutMetricAlarm ignores tags on an existing alarm).
+    for spec in &repairs {
+        ports.alarms.put(spec, &[]).await?;
+    }
     outcome.steps_done = labels;
-    if plan.changes() {
+    if plan.changes() || !repairs.is_empty() {
         announce(
             ports.notifier,
             "Cluster Onboarded",

@@ -53,7 +53,8 @@ pub trait Notifier: Send + Sync {
 /// A cluster's CloudWatch metric history.
 pub trait Metrics: Send + Sync {
     /// `ServerlessDatabaseCapacity` (statistic Maximum, one value per `period`) of the
-    /// cluster over `[from, to)`, oldest first: one GetMetricData, all its pages.
+    /// cluster's writer (`Role=WRITER`; the cluster-wide series only where the writer's
+    /// has no data) over `[from, to)`, oldest first: one GetMetricData, all its pages.
     fn capacity_history(
         &self,
         cluster_id: &str,

@@ -8,6 +8,8 @@
 //!   alarm evaluation, so alarm-driven policies see what CloudWatch would show them.
 //! - [`cluster`]: a simulated cluster whose layers live on tags, as in production.
 //! - [`replay`](mod@replay): the engine, the [`SimPolicy`] trait and the report.
+//! - [`topology`]: a cluster of instances — a writer and readers with promotion tiers —
+//!   with per-role and cluster-average metrics, replayed through the same policies.
 //! - [`policies`]: `alarms-only`, `prescale-only` and `acu-pilot`, built from the
 //!   alarm-handler's, pre-scaler's and janitor's real decisions ([`all_policies`]).
 //!
@@ -23,6 +25,7 @@ pub mod import;
 pub mod model;
 pub mod policies;
 pub mod replay;
+pub mod topology;
 pub mod trace;
 
 pub use cloudwatch::{

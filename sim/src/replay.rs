@@ -84,6 +84,30 @@ pub struct TickContext<'a> {
     metrics: &'a Metrics,
 }
 
+impl<'a> TickContext<'a> {
+    /// A tick over `metrics`: for engines other than [`replay`] (the cluster-of-instances
+    /// replay in [`topology`](super::topology) hands each policy the series its alarms read).
+    pub fn new(
+        now: DateTime<Utc>,
+        step: Duration,
+        past: &'a [Sample],
+        range: CapacityRange,
+        capacity: f64,
+        config: &'a ReplayConfig,
+        metrics: &'a Metrics,
+    ) -> Self {
+        Self {
+            now,
+            step,
+            past,
+            range,
+            capacity,
+            config,
+            metrics,
+        }
+    }
+}
+
 impl TickContext<'_> {
     /// The latest `count` datapoints CloudWatch has published by `now`, oldest first.
     pub fn datapoints(

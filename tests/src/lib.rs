@@ -414,3 +414,143 @@ pub async fn alarm_tags_of(arn: &str) -> std::collections::BTreeMap<String, Stri
         })
         .collect()
 }
+
+/// Adds `n` Serverless v2 readers (`<id>-reader-<k>`) at promotion tier `tier` to a cluster
+/// [`create_cluster`] made, as the recipe's topology has them.
+pub async fn add_readers(id: &str, n: u32, tier: i32) -> Vec<String> {
+    let rds = rds().await;
+    let mut readers = Vec::new();
+    for k in 1..=n {
+        let reader = format!("{id}-reader-{k}");
+        rds.create_db_instance()
+            .db_instance_identifier(&reader)
+            .db_cluster_identifier(id)
+            .db_instance_class("db.serverless")
+            .engine("aurora-mysql")
+            .promotion_tier(tier)
+            .send()
+            .await
+            .expect("create reader");
+        readers.push(reader);
+    }
+    readers
+}
+
+/// One minute of a cluster's capacity as Aurora publishes it to CloudWatch, for a writer
+/// at `writer` ACU and each reader at `reader` ACU under max `max`: per instance
+/// (`DBInstanceIdentifier`), per role (`DBClusterIdentifier` + `Role`, the role's average),
+/// and per cluster (`DBClusterIdentifier` alone, the average over every instance), each as
+/// `ServerlessDatabaseCapacity` and `ACUUtilization` (capacity ÷ max, in percent).
+pub async fn put_role_metrics(
+    id: &str,
+    readers: &[String],
+    samples: &[(DateTime<Utc>, f64, f64)],
+    max: f64,
+) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let dim = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
+    let mut data = Vec::new();
+    for &(t, writer, reader) in samples {
+        let count = 1.0 + readers.len() as f64;
+        let mut series: Vec<(Vec<Dimension>, f64)> = vec![
+            (
+                vec![dim("DBInstanceIdentifier", &format!("{id}-writer"))],
+                writer,
+            ),
+            (
+                vec![dim("DBClusterIdentifier", id), dim("Role", "WRITER")],
+                writer,
+            ),
+            (
+                vec![dim("DBClusterIdentifier", id)],
+                (writer + reader * readers.len() as f64) / count,
+            ),
+        ];
+        for r in readers {
+            series.push((vec![dim("DBInstanceIdentifier", r)], reader));
+        }
+        if !readers.is_empty() {
+            series.push((
+                vec![dim("DBClusterIdentifier", id), dim("Role", "READER")],
+                reader,
+            ));
+        }
+        for (dimensions, acu) in series {
+            for (metric, value, unit) in [
+                ("ServerlessDatabaseCapacity", acu, StandardUnit::Count),
+                ("ACUUtilization", 100.0 * acu / max, StandardUnit::Percent),
+            ] {
+                data.push(
+                    MetricDatum::builder()
+                        .metric_name(metric)
+                        .set_dimensions(Some(dimensions.clone()))
+                        .timestamp(aws_smithy_types::DateTime::from_secs(t.timestamp()))
+                        .value(value)
+                        .unit(unit)
+                        .build(),
+                );
+            }
+        }
+    }
+    let cw = cloudwatch().await;
+    for batch in data.chunks(500) {
+        cw.put_metric_data()
+            .namespace("AWS/RDS")
+            .set_metric_data(Some(batch.to_vec()))
+            .send()
+            .await
+            .expect("put metric data");
+    }
+}
+
+/// The datapoints an alarm reads — its namespace, metric, exact dimensions, statistic and
+/// period — over `from..to`, oldest first, and whether its last `evaluation_periods` of
+/// them all breach its threshold. The emulator's own alarm evaluation ignores dimensions,
+/// so this is how a test sees what CloudWatch would decide.
+pub async fn alarm_reading(
+    alarm: &aws_sdk_cloudwatch::types::MetricAlarm,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (Vec<f64>, bool) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    let statistic = alarm.statistic().cloned().unwrap_or(Statistic::Average);
+    let out = cloudwatch()
+        .await
+        .get_metric_statistics()
+        .namespace(alarm.namespace().expect("a metric alarm"))
+        .metric_name(alarm.metric_name().expect("a metric alarm"))
+        .set_dimensions(Some(alarm.dimensions().to_vec()))
+        .statistics(statistic.clone())
+        .period(alarm.period().unwrap_or(60))
+        .start_time(aws_smithy_types::DateTime::from_secs(from.timestamp()))
+        .end_time(aws_smithy_types::DateTime::from_secs(to.timestamp()))
+        .send()
+        .await
+        .expect("get metric statistics");
+    let mut points: Vec<(i64, f64)> = out
+        .datapoints()
+        .iter()
+        .filter_map(|d| {
+            let value = match statistic {
+                Statistic::Maximum => d.maximum(),
+                Statistic::Minimum => d.minimum(),
+                Statistic::Sum => d.sum(),
+                _ => d.average(),
+            }?;
+            Some((d.timestamp()?.secs(), value))
+        })
+        .collect();
+    points.sort_by_key(|(t, _)| *t);
+    let values: Vec<f64> = points.into_iter().map(|(_, v)| v).collect();
+    let threshold = alarm.threshold().unwrap_or_default();
+    let breaches = |v: f64| match alarm.comparison_operator() {
+        Some(ComparisonOperator::GreaterThanThreshold) => v > threshold,
+        Some(ComparisonOperator::GreaterThanOrEqualToThreshold) => v >= threshold,
+        Some(ComparisonOperator::LessThanThreshold) => v < threshold,
+        Some(ComparisonOperator::LessThanOrEqualToThreshold) => v <= threshold,
+        other => panic!("comparison {other:?} is not a static threshold"),
+    };
+    let n = alarm.evaluation_periods().unwrap_or(1) as usize;
+    let fires = values.len() >= n && values[values.len() - n..].iter().all(|v| breaches(*v));
+    (values, fires)
+}

@@ -322,9 +322,19 @@ async fn provision_creates_everything_with_the_exact_settings_and_a_repeat_creat
         (high.period(), high.evaluation_periods()),
         (Some(300), Some(2))
     );
-    assert_eq!(high.dimensions()[0].name(), Some("DBClusterIdentifier"));
-    assert_eq!(high.dimensions()[0].value(), Some(id.as_str()));
     let low = by_name[format!("Aurora-{id}-Low-ACU").as_str()];
+    // Both read the writer's own series, not the cluster average idle readers dilute.
+    for alarm in [high, low] {
+        let dimensions: BTreeMap<&str, &str> = alarm
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap(), d.value().unwrap()))
+            .collect();
+        assert_eq!(
+            dimensions,
+            BTreeMap::from([("DBClusterIdentifier", id.as_str()), ("Role", "WRITER")])
+        );
+    }
     assert_eq!(low.metric_name(), Some("ServerlessDatabaseCapacity"));
     assert_eq!(low.threshold(), Some(1.0));
     assert_eq!(

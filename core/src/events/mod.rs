@@ -29,6 +29,13 @@ use serde::{Deserialize, Serialize};
 pub const ALARM_STATE_CHANGE: &str = "CloudWatch Alarm State Change";
 /// The dimension that names an Aurora cluster in `AWS/RDS` metrics.
 pub const CLUSTER_DIMENSION: &str = "DBClusterIdentifier";
+/// With [`CLUSTER_DIMENSION`], aggregates an `AWS/RDS` metric over the cluster's instances
+/// of one role (`WRITER` or `READER`) instead of over all of them.
+pub const ROLE_DIMENSION: &str = "Role";
+/// The [`ROLE_DIMENSION`] value of the cluster's one writer.
+pub const WRITER_ROLE: &str = "WRITER";
+/// The [`ROLE_DIMENSION`] value of the cluster's readers.
+pub const READER_ROLE: &str = "READER";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -244,6 +251,18 @@ impl AlarmTransition {
             self.comparison.or(described),
             &self.alarm_name,
         )
+    }
+
+    /// The `Role` dimension the alarm reads (`WRITER`, `READER`), when every metric that
+    /// names one names the same; `None` for the cluster-wide average, which idle readers
+    /// dilute (see `docs/alarms.md`). For the log line that explains a decision.
+    pub fn metric_role(&self) -> Option<&str> {
+        let mut roles = self
+            .metrics
+            .iter()
+            .filter_map(|m| m.dimensions.get(ROLE_DIMENSION).map(String::as_str));
+        let first = roles.next()?;
+        roles.all(|r| r == first).then_some(first)
     }
 
     /// Whether the alarm compares the absolute `AWS/RDS` `ServerlessDatabaseCapacity` to a

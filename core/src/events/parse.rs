@@ -848,6 +848,75 @@ mod tests {
         assert_eq!(tr.cluster.as_deref(), Some("shop-db"));
     }
 
+    fn writer_metric() -> AlarmMetric {
+        AlarmMetric {
+            dimensions: BTreeMap::from([
+                (CLUSTER_DIMENSION.into(), "shop-db".into()),
+                (ROLE_DIMENSION.into(), WRITER_ROLE.into()),
+            ]),
+            ..capacity_metric()
+        }
+    }
+
+    #[test]
+    fn the_writer_role_alarm_parses_alike_in_all_three_shapes() {
+        let eb = parse("alarm-eventbridge-writer-high-alarm.json");
+        assert_eq!(eb.shape, EventShape::EventBridge);
+        assert_eq!(eb.metrics, vec![writer_metric()]);
+        assert_eq!(eb.cluster.as_deref(), Some("shop-db"));
+        assert_eq!(eb.metric_role(), Some(WRITER_ROLE));
+        assert!(!eb.is_metric_math && eb.watches_absolute_capacity());
+        assert_eq!(eb.threshold, Some(12.0));
+        assert_eq!(eb.role(None), Some((AlarmRole::High, RoleSource::Name)));
+
+        let action = parse("alarm-lambda-action-writer-high-alarm.json");
+        assert_eq!(
+            AlarmTransition {
+                shape: EventShape::EventBridge,
+                ..action
+            },
+            eb
+        );
+
+        let sns = parse("alarm-sns-writer-high-alarm.json");
+        assert_eq!(sns.shape, EventShape::Sns);
+        assert_eq!(sns.metrics, vec![writer_metric()]);
+        assert_eq!(sns.cluster.as_deref(), Some("shop-db"));
+        assert_eq!(sns.metric_role(), Some(WRITER_ROLE));
+        assert_eq!(
+            sns.role(None),
+            Some((AlarmRole::High, RoleSource::Comparison))
+        );
+        assert_eq!(
+            (sns.alarm_name, sns.state_timestamp),
+            (eb.alarm_name, eb.state_timestamp)
+        );
+
+        // The old shape reads the cluster-wide average: no role.
+        assert_eq!(
+            parse("alarm-eventbridge-high-alarm.json").metric_role(),
+            None
+        );
+    }
+
+    #[test]
+    fn metric_math_over_the_role_series_names_its_cluster_without_a_tag() {
+        let tr = parse("alarm-eventbridge-role-metric-math.json");
+        assert!(tr.is_metric_math);
+        assert!(tr.tags.is_empty());
+        assert_eq!(tr.metrics.len(), 2);
+        // Both inputs name the same cluster, so the dimensions alone say which.
+        assert_eq!(tr.cluster.as_deref(), Some("shop-db"));
+        // A writer and a reader series: no single role.
+        assert_eq!(tr.metric_role(), None);
+        assert!(!tr.watches_absolute_capacity());
+        assert_eq!(tr.threshold, Some(90.0));
+        assert_eq!(
+            tr.role(Some(ComparisonOperator::GreaterThanOrEqualToThreshold)),
+            Some((AlarmRole::High, RoleSource::Comparison))
+        );
+    }
+
     fn round_trips<T>(value: &Value)
     where
         T: DeserializeOwned + Serialize + PartialEq + fmt::Debug,
@@ -867,11 +936,23 @@ mod tests {
             "alarm-eventbridge-insufficient-data.json",
             "alarm-eventbridge-with-tags.json",
             "alarm-eventbridge-metric-math.json",
+            "alarm-eventbridge-writer-high-alarm.json",
+            "alarm-eventbridge-role-metric-math.json",
         ] {
             round_trips::<EventBridgeAlarmEvent>(&value(name));
         }
-        round_trips::<LambdaActionAlarmEvent>(&value("alarm-lambda-action-high-alarm.json"));
-        round_trips::<SnsEvent>(&value("alarm-sns-high-alarm.json"));
+        for name in [
+            "alarm-lambda-action-high-alarm.json",
+            "alarm-lambda-action-writer-high-alarm.json",
+        ] {
+            round_trips::<LambdaActionAlarmEvent>(&value(name));
+        }
+        for name in [
+            "alarm-sns-high-alarm.json",
+            "alarm-sns-writer-high-alarm.json",
+        ] {
+            round_trips::<SnsEvent>(&value(name));
+        }
     }
 
     #[test]
@@ -1160,6 +1241,9 @@ mod tests {
             "alarm-eventbridge-with-tags.json",
             "alarm-lambda-action-high-alarm.json",
             "alarm-sns-high-alarm.json",
+            "alarm-eventbridge-writer-high-alarm.json",
+            "alarm-eventbridge-role-metric-math.json",
+            "alarm-sns-writer-high-alarm.json",
         ]);
         (names, any::<prop::sample::Index>(), any_json()).prop_map(|(name, index, replacement)| {
             let mut event = value(name);

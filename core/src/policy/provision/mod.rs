@@ -41,6 +41,16 @@ pub const SOURCE: &str = "acu-pilot";
 /// Aurora allows up to 15 replicas per cluster.
 const MAX_READERS: u32 = 15;
 
+/// The readers' promotion tier when a request leaves `reader_tier` out: the recipe's 2.
+/// Readers in tiers 0–1 follow the writer's capacity, so they are as large as the writer
+/// all the time — each costs what the writer costs, even idle — in exchange for a failover
+/// target already at the writer's size. Readers in tiers 2–15 scale on their own load and
+/// cost little while idle; after a failover to one of them, the new writer starts small
+/// and scales up. The writer is at tier 1, so a reader at 0 is promoted before it.
+pub const DEFAULT_READER_TIER: i32 = 2;
+/// Aurora's promotion tiers are 0 to 15.
+const MAX_PROMOTION_TIER: i32 = 15;
+
 /// A new cluster's baseline max when the request leaves it out: the default ceiling.
 /// Aurora bills the capacity used, not max, so a max below the ceiling only refuses demand;
 /// refusing demand on purpose is a lower `max_acu` (or ceiling), chosen, not defaulted.

@@ -278,7 +278,8 @@ pub fn plan_provision(
     let cluster_status = seen.cluster.as_ref().map(|c| c.cluster.status.as_str());
     let has_instance = |iid: &str| seen.instances.iter().any(|i| i.id == iid);
     let mut wanted = vec![(writer_id(id), 1)];
-    wanted.extend((1..=target.followup.readers).map(|n| (reader_id(id, n), 2)));
+    let tier = target.followup.reader_tier;
+    wanted.extend((1..=target.followup.readers).map(|n| (reader_id(id, n), tier)));
     let missing_instances: Vec<Step> = wanted
         .iter()
         .filter(|(iid, _)| !has_instance(iid))

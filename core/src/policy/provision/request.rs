@@ -33,6 +33,8 @@ pub struct Target {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Followup {
     pub readers: u32,
+    /// The readers' promotion tier (see [`DEFAULT_READER_TIER`] for what it costs).
+    pub reader_tier: i32,
     pub performance_insights_days: i32,
     pub recipe_alarms: bool,
 }
@@ -94,6 +96,7 @@ pub(super) struct RawProvision {
     min_acu: Option<f64>,
     max_acu: Option<f64>,
     readers: Option<u32>,
+    reader_tier: Option<i32>,
     db_subnet_group: Option<String>,
     security_group_ids: Option<Vec<String>>,
     parameter_group: Option<String>,
@@ -290,6 +293,13 @@ pub(super) fn validate_provision(
         ));
     }
     validate_cluster_id(&raw.cluster_id, readers)?;
+    let reader_tier = raw.reader_tier.unwrap_or(DEFAULT_READER_TIER);
+    if !(0..=MAX_PROMOTION_TIER).contains(&reader_tier) {
+        return Err(Error::invalid(
+            "reader_tier",
+            format!("{reader_tier} is not a promotion tier (0 to {MAX_PROMOTION_TIER})"),
+        ));
+    }
     let engine_name = raw.engine.as_deref().unwrap_or("aurora-mysql");
     let engine = Engine::parse(engine_name).ok_or_else(|| {
         Error::invalid(
@@ -388,6 +398,7 @@ pub(super) fn validate_provision(
             range,
             followup: Followup {
                 readers,
+                reader_tier,
                 performance_insights_days,
                 recipe_alarms: raw.recipe_alarms.unwrap_or(false),
             },

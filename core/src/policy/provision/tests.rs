@@ -64,6 +64,7 @@ fn an_eventbridge_request_gets_the_issue_defaults() {
         p.target.followup,
         Followup {
             readers: 1,
+            reader_tier: 2,
             performance_insights_days: 7,
             recipe_alarms: false
         }
@@ -136,6 +137,9 @@ fn every_invalid_request_names_its_field() {
         ),
         (json!({"readers": 16}), "readers"),
         (json!({"readers": -1}), "readers"),
+        (json!({"reader_tier": 16}), "reader_tier"),
+        (json!({"reader_tier": -1}), "reader_tier"),
+        (json!({"reader_tier": "two"}), "reader_tier"),
         (json!({"backup_retention_days": 0}), "backup_retention_days"),
         (
             json!({"log_exports": ["error", "postgresql"]}),
@@ -231,6 +235,62 @@ fn alarms_follow_the_recipe_and_scale_with_max() {
     assert_eq!(default.metric, "ACUUtilization");
     assert_eq!(default.threshold, 75.0);
     assert_eq!(default.comparison, "GreaterThanOrEqualToThreshold");
+}
+
+#[test]
+fn every_alarm_reads_the_writer_not_the_diluted_cluster_average() {
+    for recipe in [false, true] {
+        for (spec, _) in alarm_specs("shop", Acu::new(16.0).unwrap(), recipe) {
+            assert_eq!(
+                spec.dimensions,
+                BTreeMap::from([
+                    ("DBClusterIdentifier".to_owned(), "shop".to_owned()),
+                    ("Role".to_owned(), "WRITER".to_owned()),
+                ]),
+                "{}",
+                spec.name
+            );
+            assert!(!is_diluted(&spec), "{}", spec.name);
+            assert_eq!(role_aware(&spec), None);
+        }
+    }
+}
+
+#[test]
+fn an_old_shape_alarm_is_diluted_and_its_repair_keeps_everything_but_the_dimensions() {
+    let (mut old, _) = alarm_specs("shop", Acu::new(16.0).unwrap(), true).remove(0);
+    old.dimensions = BTreeMap::from([("DBClusterIdentifier".to_owned(), "shop".to_owned())]);
+    // A threshold the alarm-handler moved with max, and the user's own action, survive.
+    old.threshold = 18.0;
+    old.alarm_actions = vec!["arn:aws:sns:us-east-1:123456789012:pager".to_owned()];
+    assert!(is_diluted(&old));
+    let repaired = role_aware(&old).expect("old shape");
+    assert_eq!(repaired.dimensions["Role"], "WRITER");
+    assert_eq!(repaired.dimensions["DBClusterIdentifier"], "shop");
+    assert_eq!(
+        AlarmSpec {
+            dimensions: old.dimensions.clone(),
+            ..repaired
+        },
+        old
+    );
+    // Other metrics, namespaces and dimension sets are somebody else's business.
+    for other in [
+        AlarmSpec {
+            metric: "CPUUtilization".into(),
+            ..old.clone()
+        },
+        AlarmSpec {
+            namespace: "Custom".into(),
+            ..old.clone()
+        },
+        AlarmSpec {
+            dimensions: BTreeMap::from([("DBInstanceIdentifier".into(), "shop-writer".into())]),
+            ..old.clone()
+        },
+    ] {
+        assert!(!is_diluted(&other), "{other:?}");
+    }
 }
 
 // ---------------------------------------------------------------- a tiny model of AWS
@@ -392,6 +452,25 @@ fn provisioning_creates_everything_in_the_recipe_order_then_nothing() {
     // The same request again: nothing to do.
     let again = plan_provision(&request.target, Some(&request.create), &seen, now()).unwrap();
     assert_eq!(again, Plan::complete());
+}
+
+#[test]
+fn the_readers_tier_is_chosen_by_the_request_and_survives_a_resume() {
+    let request = provision(json!({"readers": 2, "reader_tier": 0})).unwrap();
+    assert_eq!(request.target.followup.reader_tier, 0);
+    let mut seen = Observed::default();
+    let labels: Vec<String> = drive(&request, &mut seen).iter().map(Step::label).collect();
+    assert!(labels.contains(&"create instance shop-db-reader (tier 0)".to_owned()));
+    assert!(labels.contains(&"create instance shop-db-reader-2 (tier 0)".to_owned()));
+    // The provisioning tag carries a chosen tier, so an RDS event resumes with it ...
+    let tag = request.target.followup.to_tag_value();
+    assert_eq!(tag, "readers=2 pi=7 alarms=default tier=0");
+    assert_eq!(Followup::parse(&tag).unwrap().reader_tier, 0);
+    // ... and a tag written before the tier could be chosen means the recipe's tier 2.
+    let old = Followup::parse("readers=1 pi=7 alarms=default").unwrap();
+    assert_eq!(old.reader_tier, DEFAULT_READER_TIER);
+    assert_eq!(old.to_tag_value(), "readers=1 pi=7 alarms=default");
+    assert!(Followup::parse("readers=1 pi=7 alarms=default tier=16").is_err());
 }
 
 #[test]
@@ -628,8 +707,8 @@ fn the_final_snapshot_is_named_for_the_iam_policy() {
 
 proptest! {
     #[test]
-    fn the_followup_tag_reads_back(readers in 0u32..=15, pi in prop::sample::select(vec![7, 31, 62, 731]), recipe: bool) {
-        let f = Followup { readers, performance_insights_days: pi, recipe_alarms: recipe };
+    fn the_followup_tag_reads_back(readers in 0u32..=15, reader_tier in 0i32..=15, pi in prop::sample::select(vec![7, 31, 62, 731]), recipe: bool) {
+        let f = Followup { readers, reader_tier, performance_insights_days: pi, recipe_alarms: recipe };
         prop_assert_eq!(Followup::parse(&f.to_tag_value()).unwrap(), f);
     }
 
