@@ -28,7 +28,7 @@ pub fn import(text: &str, import: &Import) -> Result<Trace, TraceError> {
     let (_header, rows) = csv_rows(text)?;
     for row in &rows {
         let line = row.line;
-        let [timestamp, value] = row.two_fields()?;
+        let [timestamp, value] = row.fields_at(1, 2)?;
         let at =
             parse_instant(timestamp, import.timezone).ok_or_else(|| TraceError::BadTimestamp {
                 line,

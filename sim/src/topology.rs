@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::cloudwatch::{AlarmState, Metrics, SimAlarm};
 use super::replay::{PolicyResult, ReplayConfig, SimPolicy, TickContext};
-use super::trace::{Sample, Trace, TraceError};
+use super::trace::{Sample, Trace, TraceError, csv_rows};
 use acu_pilot_core::policy::provision::DEFAULT_READER_TIER;
 
 /// The instances of a cluster besides its writer.
@@ -56,47 +56,30 @@ impl RoleTrace {
     /// CSV with `timestamp,writer,reader` (each reader's demand), `timestamp,writer`, or
     /// the plain `timestamp,acu`, which means a single writer's demand.
     pub fn parse(text: &str) -> Result<Self, TraceError> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let header: Vec<String> = text
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .split(',')
-            .map(|c| c.trim().to_ascii_lowercase())
-            .collect();
-        let column = |name: &str| header.iter().position(|c| c == name);
-        let (Some(writer), reader) = (column("writer"), column("reader")) else {
+        let (header, rows) = csv_rows(text)?;
+        let column = |name: &str| {
+            header
+                .fields
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+        };
+        let Some(writer) = column("writer") else {
             return Ok(Self {
                 writer: Trace::parse(text)?,
                 reader: None,
             });
         };
-        // Each role's column as a `timestamp,acu` trace, line for line, so the trace's
-        // own checks (and line numbers) apply to it.
-        let role = |index: usize| {
-            let lines: Vec<String> = text
-                .lines()
-                .enumerate()
-                .map(|(i, line)| {
-                    if line.trim().is_empty() {
-                        return String::new();
-                    }
-                    if i == 0 || line.trim().eq_ignore_ascii_case(&header.join(",")) {
-                        return "timestamp,acu".to_owned();
-                    }
-                    let cells: Vec<&str> = line.split(',').collect();
-                    format!(
-                        "{},{}",
-                        cells.first().copied().unwrap_or(""),
-                        cells.get(index).copied().unwrap_or("")
-                    )
-                })
-                .collect();
-            Trace::parse(&lines.join("\n"))
-        };
+        if header.line != 1 || column("timestamp") != Some(0) {
+            return Err(TraceError::BadHeader {
+                found: header.fields.join(","),
+            });
+        }
+        let width = header.fields.len();
         Ok(Self {
-            writer: role(writer)?,
-            reader: reader.map(role).transpose()?,
+            writer: Trace::from_columns(&rows, writer, width)?,
+            reader: column("reader")
+                .map(|reader| Trace::from_columns(&rows, reader, width))
+                .transpose()?,
         })
     }
 

@@ -27,8 +27,12 @@ pub enum TraceError {
     BadHeader { found: String },
     #[error("line {line}: the trace needs at least two samples to have a step")]
     TooShort { line: usize },
-    #[error("line {line}: expected 2 fields `timestamp,acu`, found {found}")]
-    FieldCount { line: usize, found: usize },
+    #[error("line {line}: expected {expected} fields, as in the header, found {found}")]
+    FieldCount {
+        line: usize,
+        expected: usize,
+        found: usize,
+    },
     #[error("line {line}: not CSV: {message}")]
     Csv { line: usize, message: String },
     #[error("line {line}: timestamp {value:?} is not an RFC 3339 instant ({reason})")]
@@ -111,10 +115,20 @@ impl Trace {
                 found: header.fields.join(","),
             });
         }
+        Self::from_columns(&rows, 1, 2)
+    }
+
+    /// A trace from already-read CSV rows `width` fields wide: the timestamp in the first
+    /// field, the demand in field `column` (a role trace has one column per role).
+    pub(crate) fn from_columns(
+        rows: &[CsvRow],
+        column: usize,
+        width: usize,
+    ) -> Result<Self, TraceError> {
         let mut builder = Builder::default();
-        for row in &rows {
+        for row in rows {
             let line = row.line;
-            let [timestamp, acu] = row.two_fields()?;
+            let [timestamp, acu] = row.fields_at(column, width)?;
             let at = DateTime::parse_from_rfc3339(timestamp)
                 .map_err(|e| TraceError::BadTimestamp {
                     line,
@@ -368,13 +382,19 @@ pub(crate) struct CsvRow {
 }
 
 impl CsvRow {
-    /// The row's two fields, or the error naming its line and how many it had.
-    pub fn two_fields(&self) -> Result<[&str; 2], TraceError> {
-        match &self.fields[..] {
-            [a, b] => Ok([a.as_str(), b.as_str()]),
-            other => Err(TraceError::FieldCount {
+    /// The timestamp (first field) and field `column` of a row that is as wide as its
+    /// header, or the error naming the row's line and how many fields it had.
+    pub fn fields_at(&self, column: usize, width: usize) -> Result<[&str; 2], TraceError> {
+        match (
+            self.fields.len() == width,
+            self.fields.first(),
+            self.fields.get(column),
+        ) {
+            (true, Some(at), Some(value)) => Ok([at.as_str(), value.as_str()]),
+            _ => Err(TraceError::FieldCount {
                 line: self.line,
-                found: other.len(),
+                expected: width,
+                found: self.fields.len(),
             }),
         }
     }
