@@ -133,13 +133,7 @@ pub async fn tick(
     let (calendar, origin) = load_calendar(calendar, config).await?;
     let fleet = clusters.list_managed().await?;
     // Expanded once for the whole fleet, not once per cluster.
-    let active: Vec<Window> = calendar
-        .as_ref()
-        .map(|c| c.windows(now, now))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|w| w.active(now))
-        .collect();
+    let active: Vec<Window> = calendar.as_ref().map(|c| c.active(now)).unwrap_or_default();
 
     let (targeted, skipped): (Vec<Cluster>, Vec<Cluster>) = fleet
         .into_iter()
