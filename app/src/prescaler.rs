@@ -343,7 +343,10 @@ async fn prescale_cluster(
     let mut updated = cluster;
     match &plan.change {
         LayerChange::Write(layer) => {
-            let value = layer.to_tag_value();
+            // Read back by the tag parser before writing: never a tag no function can read.
+            let value = layer
+                .tag_value()
+                .map_err(|e| Error::invalid(key, e.to_string()))?;
             if config.dry_run {
                 tracing::info!(tag = key, value = %value, "dry run: would write the prescale tag");
             } else {
