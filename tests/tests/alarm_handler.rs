@@ -590,3 +590,67 @@ async fn the_cli_invokes_the_handler_and_prints_its_json() {
     assert!(err.contains("not a CloudWatch alarm event"), "{err}");
     assert!(err.contains("InvalidInput"), "{err}");
 }
+
+/// Issue #13 case 8: with `now` at the end of year 9999 the boost's `until` cannot be
+/// written in a form any function reads back. The event fails, naming the tag, before any
+/// write: no layer tag, no threshold moved (before: the tag was written, the threshold
+/// moved, then every function refused the cluster as MalformedTag).
+#[tokio::test]
+async fn a_boost_ending_after_year_9999_fails_before_any_write() {
+    let id = managed("alarm-9999", 0.5, 16.0, "min=0.5 max=16", &[]).await;
+    let b = bench(Config::default()).await;
+    let event = fixture("alarm-eventbridge-high-alarm.json", &id);
+    let err = handle(
+        Function::AlarmHandler,
+        event,
+        at("9999-12-31T23:00:00Z"),
+        &b.deps,
+    )
+    .await
+    .expect_err("an until past 9999 cannot be written");
+    let message = err.to_string();
+    assert!(
+        matches!(err, Error::InvalidInput { .. }) && message.contains("acu-pilot:boost"),
+        "{message}"
+    );
+    assert!(b.calls.writes().is_empty(), "{:?}", b.calls.writes());
+    assert!(!cluster_tags(&id).await.contains_key("acu-pilot:boost"));
+    assert_eq!(
+        alarm_threshold(&format!("Aurora-{id}-High-ACU")).await,
+        12.0
+    );
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+}
+
+/// Issue #13 case 10: `acu-pilot:ceiling=0`, or a floor tag above the ceiling tag, is
+/// refused as MalformedTag naming the tag; the cluster is left as it is (before: clamped
+/// to 0.5-1 ACU, and to 8-8).
+#[tokio::test]
+async fn contradictory_guardrail_tags_are_malformed_not_clamped() {
+    for (prefix, tags, tag) in [
+        (
+            "alarm-ceil0",
+            vec![("acu-pilot:ceiling", "0")],
+            "acu-pilot:ceiling",
+        ),
+        (
+            "alarm-floorceil",
+            vec![("acu-pilot:floor", "32"), ("acu-pilot:ceiling", "8")],
+            "acu-pilot:floor",
+        ),
+    ] {
+        let id = managed(prefix, 4.0, 64.0, "min=4 max=64", &tags).await;
+        let b = bench(Config::default()).await;
+        let event = fixture("alarm-eventbridge-high-alarm.json", &id);
+        let err = handle(Function::AlarmHandler, event, at(NOW), &b.deps)
+            .await
+            .expect_err("malformed guardrail tags");
+        let message = err.to_string();
+        assert!(
+            matches!(err, Error::MalformedTag { .. }) && message.contains(tag),
+            "{message}"
+        );
+        assert!(b.calls.writes().is_empty(), "{:?}", b.calls.writes());
+        assert_eq!(live_range(&id).await, (4.0, 64.0));
+    }
+}
