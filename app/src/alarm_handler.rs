@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alarm_thresholds::{ThresholdChange, is_absolute_high, move_threshold};
-use crate::reconcile::{plan, reconcile_cluster};
+use crate::reconcile::{converge, plan, reconcile_cluster};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
@@ -234,11 +234,17 @@ pub async fn apply(
 
     // Planned on the copy with the new tags: no second DescribeDBClusters. Reconcile (and
     // its availability check) only when there is a range to change.
-    let planned = plan(config, &updated, now)?;
-    let result = if planned.changed {
-        reconcile_cluster(clusters, notifier, config, &updated, now).await?
+    // After a tag write, converge: plan on the copy with the new tags, then verify with
+    // one read that no other function wrote meanwhile (and plan again if one did).
+    let result = if updated.tags != cluster.tags {
+        converge(clusters, notifier, config, &updated, now).await?
     } else {
-        planned
+        let planned = plan(config, &updated, now)?;
+        if planned.changed {
+            reconcile_cluster(clusters, notifier, config, &updated, now).await?
+        } else {
+            planned
+        }
     };
     out.after = Some(result.after);
     out.changed = result.changed;

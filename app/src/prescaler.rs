@@ -340,6 +340,7 @@ async fn prescale_cluster(
         _ => None,
     };
 
+    let original_prescale = cluster.tags.get(key).cloned();
     let mut updated = cluster;
     match &plan.change {
         LayerChange::Write(layer) => {
@@ -372,6 +373,31 @@ async fn prescale_cluster(
         LayerChange::None => tracing::debug!("no prescale layer wanted or present"),
     }
 
+    // A drift seen on a read taken while another function was between its tag write and
+    // its ModifyDBCluster is no drift: judged again on a fresh read after this tick's
+    // write, with this tick's tag as it was, it is gone, and the tick converges.
+    let wrote =
+        !config.dry_run && matches!(plan.change, LayerChange::Write(_) | LayerChange::Remove);
+    let drift = match drift {
+        Some(found) if wrote => {
+            let mut fresh = clusters.describe(&updated.id).await?;
+            let fresh_with_mine = fresh.clone();
+            match original_prescale.as_ref() {
+                Some(value) => fresh.tags.insert(key.to_owned(), value.clone()),
+                None => fresh.tags.remove(key),
+            };
+            let still = crate::reconcile::plan(config, &fresh, now)
+                .map(|p| p.changed)
+                .unwrap_or(true);
+            if still {
+                Some(found)
+            } else {
+                updated = fresh_with_mine;
+                None
+            }
+        }
+        other => other,
+    };
     if let Some((live, desired)) = drift {
         let reason = format!(
             "drift: live {live} is not what the layers give ({desired}); reported, not put back (ACU_PILOT_ENFORCE is off)"
@@ -390,8 +416,13 @@ async fn prescale_cluster(
             reason,
         });
     }
-    // The tags just written stand in for a second DescribeDBClusters.
-    let reconciled = reconcile_cluster(clusters, notifier, config, &updated, now).await?;
+    // After a tag write, converge (one more read verifies no other function wrote
+    // meanwhile); otherwise the tags just read stand in for a second DescribeDBClusters.
+    let reconciled = if wrote {
+        crate::reconcile::converge(clusters, notifier, config, &updated, now).await?
+    } else {
+        reconcile_cluster(clusters, notifier, config, &updated, now).await?
+    };
     Ok(ClusterReport {
         cluster: reconciled.cluster,
         windows: plan.windows,
