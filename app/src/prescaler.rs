@@ -505,11 +505,22 @@ mod tests {
                 })
         }
 
+        // Writes are recorded and applied, so the read that verifies a write (see
+        // reconcile::converge) sees it.
         async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
             self.writes
                 .lock()
                 .unwrap()
                 .push(format!("modify {id} {range}"));
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.id == id)
+            {
+                c.range = Some(range);
+            }
             Ok(())
         }
 
@@ -517,6 +528,15 @@ mod tests {
             let mut writes = self.writes.lock().unwrap();
             for (k, v) in tags {
                 writes.push(format!("tag {arn} {k}={v}"));
+            }
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.arn == arn)
+            {
+                c.tags.extend(tags.iter().cloned());
             }
             Ok(())
         }
@@ -526,6 +546,15 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(format!("untag {arn} {}", keys.join(",")));
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.arn == arn)
+            {
+                c.tags.retain(|k, _| !keys.contains(k));
+            }
             Ok(())
         }
 
