@@ -21,5 +21,8 @@ target/debug/examples/bench_alarm
 section "Janitor sweep of an unchanged fleet: time and API calls per cluster"
 target/debug/examples/bench_janitor
 
+section "Concurrency: alarm-handler, pre-scaler and janitor on one cluster, 200 drawn interleavings"
+target/debug/examples/bench_race 200
+
 section "Lambda bootstraps: size, start-up and peak memory"
 scripts/bench-functions.sh

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alarm_thresholds::{ThresholdChange, is_absolute_high, move_threshold};
-use crate::reconcile::{plan, reconcile_cluster};
+use crate::reconcile::{converge, plan, reconcile_cluster};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
@@ -190,11 +190,10 @@ pub async fn apply(
     out.reason = decision.reason.clone();
     out.ceiling_reached = decision.ceiling_reached;
 
-    let updated = write_layers(clusters, &cluster, &decision, config.dry_run).await?;
-    out.put = decision
-        .put
+    let (updated, put) = write_layers(clusters, &cluster, &decision, config.dry_run).await?;
+    out.put = put
         .iter()
-        .map(|l| format!("{}={}", l.kind.tag_key(), l.to_tag_value()))
+        .map(|(key, value)| format!("{key}={value}"))
         .collect();
     out.removed = decision.remove.clone();
 
@@ -212,8 +211,19 @@ pub async fn apply(
                     .tags
                     .contains_key(acu_pilot_core::tags::ALARM_ORIGINAL_THRESHOLD)
                     .then_some(&t.tags);
-                out.threshold =
-                    Some(move_threshold(alarms, &alarm, known, scale, config.dry_run).await?);
+                // A threshold that cannot be moved and restored (not finite, or an original
+                // no tag can hold) is left as it is: checked before anything was written to
+                // the alarm, it does not undo the layer, which is the intent.
+                out.threshold = match move_threshold(alarms, &alarm, known, scale, config.dry_run)
+                    .await
+                {
+                    Ok(change) => Some(change),
+                    Err(err @ Error::InvalidInput { .. }) => {
+                        tracing::warn!(alarm = %t.alarm_name, error = %err, "threshold not moved");
+                        None
+                    }
+                    Err(err) => return Err(err),
+                };
             }
             None => tracing::warn!(
                 alarm = %t.alarm_name,
@@ -224,11 +234,17 @@ pub async fn apply(
 
     // Planned on the copy with the new tags: no second DescribeDBClusters. Reconcile (and
     // its availability check) only when there is a range to change.
-    let planned = plan(config, &updated, now)?;
-    let result = if planned.changed {
-        reconcile_cluster(clusters, notifier, config, &updated, now).await?
+    // After a tag write, converge: plan on the copy with the new tags, then verify with
+    // one read that no other function wrote meanwhile (and plan again if one did).
+    let result = if updated.tags != cluster.tags {
+        converge(clusters, notifier, config, &updated, now).await?
     } else {
-        planned
+        let planned = plan(config, &updated, now)?;
+        if planned.changed {
+            reconcile_cluster(clusters, notifier, config, &updated, now).await?
+        } else {
+            planned
+        }
     };
     out.after = Some(result.after);
     out.changed = result.changed;
@@ -253,19 +269,27 @@ pub async fn apply(
 }
 
 /// Writes the decision's layer tags (one AddTagsToResource for every put layer, one
-/// RemoveTagsFromResource for every removed one) and returns the cluster as it now is.
-/// In a dry run nothing is written, and the returned copy shows what would be.
+/// RemoveTagsFromResource for every removed one) and returns the cluster as it now is,
+/// with the values written. Every value is read back by the tag parser before the first
+/// write: one that could not be (an `until` past year 9999) fails the event, nothing
+/// written. In a dry run nothing is written, and the returned copy shows what would be.
 async fn write_layers(
     clusters: &impl Clusters,
     cluster: &Cluster,
     decision: &AlarmDecision,
     dry_run: bool,
-) -> Result<Cluster> {
+) -> Result<(Cluster, Vec<(String, String)>)> {
     let put: Vec<(String, String)> = decision
         .put
         .iter()
-        .map(|layer| (layer.kind.tag_key().to_owned(), layer.to_tag_value()))
-        .collect();
+        .map(|layer| {
+            let key = layer.kind.tag_key();
+            layer
+                .tag_value()
+                .map(|value| (key.to_owned(), value))
+                .map_err(|e| Error::invalid(key, e.to_string()))
+        })
+        .collect::<Result<_>>()?;
     let remove: Vec<String> = decision
         .remove
         .iter()
@@ -284,11 +308,14 @@ async fn write_layers(
     for key in &remove {
         tags.remove(key);
     }
-    tags.extend(put);
-    Ok(Cluster {
-        tags,
-        ..cluster.clone()
-    })
+    tags.extend(put.iter().cloned());
+    Ok((
+        Cluster {
+            tags,
+            ..cluster.clone()
+        },
+        put,
+    ))
 }
 
 impl AlarmOutcome {

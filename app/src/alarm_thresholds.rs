@@ -9,9 +9,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use acu_pilot_core::error::Result;
+use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::{CLUSTER_DIMENSION, ComparisonOperator};
-use acu_pilot_core::tags::{ALARM_CLUSTER, ALARM_ORIGINAL_THRESHOLD, ClusterTags, LayerKind};
+use acu_pilot_core::tags::{
+    self, ALARM_CLUSTER, ALARM_ORIGINAL_THRESHOLD, ClusterTags, LayerKind, TagError,
+};
 use acu_pilot_ports::{Alarm, AlarmSpec, Alarms, Cluster};
 
 /// One threshold moved or restored (or, in a dry run, that would be).
@@ -43,17 +45,16 @@ pub fn scaled(threshold: f64, scale: f64) -> f64 {
     (threshold * scale * 1e6).round() / 1e6
 }
 
-/// Format of the `acu-pilot:original-threshold` tag value.
-pub fn format_threshold(threshold: f64) -> String {
-    format!("{threshold}")
+/// Format of the `acu-pilot:original-threshold` tag value (see [`tags::format_original_threshold`]).
+pub fn format_threshold(threshold: f64) -> Result<String, TagError> {
+    tags::format_original_threshold(threshold)
 }
 
-/// The recorded original, if the tag is there and holds a number.
+/// The recorded original, if the tag is there and holds a finite number.
 pub fn original_threshold(alarm_tags: &std::collections::BTreeMap<String, String>) -> Option<f64> {
     alarm_tags
         .get(ALARM_ORIGINAL_THRESHOLD)
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|t| t.is_finite())
+        .and_then(|text| tags::parse_original_threshold(text).ok())
 }
 
 /// Moves `alarm`'s threshold by `scale` (new max ÷ old max), everything else unchanged.
@@ -71,6 +72,20 @@ pub async fn move_threshold(
 ) -> Result<ThresholdChange> {
     let from = alarm.spec.threshold;
     let to = scaled(from, scale);
+    // Both values are checked before anything is written: the original must be a tag
+    // value the restore can read back, and the new threshold a number CloudWatch keeps.
+    let original_value = format_threshold(from).map_err(|e| {
+        Error::invalid(
+            format!("alarm {}: threshold", alarm.spec.name),
+            e.to_string(),
+        )
+    })?;
+    if !to.is_finite() {
+        return Err(Error::invalid(
+            format!("alarm {}: threshold", alarm.spec.name),
+            format!("{from} × {scale} is not a finite number; threshold left"),
+        ));
+    }
     let recorded = match known_tags {
         Some(tags) => original_threshold(tags),
         None => original_threshold(&alarms.tags(&alarm.arn).await?),
@@ -80,7 +95,7 @@ pub async fn move_threshold(
             alarms
                 .tag(
                     &alarm.arn,
-                    &[(ALARM_ORIGINAL_THRESHOLD.to_owned(), format_threshold(from))],
+                    &[(ALARM_ORIGINAL_THRESHOLD.to_owned(), original_value)],
                 )
                 .await?;
         }
@@ -260,8 +275,17 @@ mod tests {
         assert_eq!(scaled(12.0, 1.5), 18.0);
         assert_eq!(scaled(12.0, 24.0 / 16.0), 18.0);
         assert_eq!(scaled(10.0, 1.1), 11.0);
-        assert_eq!(format_threshold(18.0), "18");
-        assert_eq!(format_threshold(12.5), "12.5");
+        assert_eq!(format_threshold(18.0).unwrap(), "18");
+        assert_eq!(format_threshold(12.5).unwrap(), "12.5");
+        // Issue #13 case 10: 1e308 would be 309 characters; infinity cannot be read back.
+        assert!(
+            format_threshold(1e308)
+                .unwrap_err()
+                .to_string()
+                .contains("AWS allows 256")
+        );
+        assert!(format_threshold(f64::INFINITY).is_err());
+        assert!(format_threshold(f64::NAN).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::provisioner::Decommissioner;
-use crate::{alarm_thresholds, announce, reconcile_cluster};
+use crate::{alarm_thresholds, announce};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
@@ -517,8 +517,10 @@ where
             .await;
         }
         if plan.writes_range(config.janitor.enforce) {
+            // Verified with one more read, as after every write (issue #13 case 5).
             let done =
-                reconcile_cluster(self.clusters, self.notifier, config, &current, now).await?;
+                crate::reconcile::converge(self.clusters, self.notifier, config, &current, now)
+                    .await?;
             report.changed = done.changed;
             if done.changed && !config.dry_run {
                 crate::emf::emit_range("janitor", &cluster.id, done.after, now.timestamp_millis());

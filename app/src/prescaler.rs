@@ -133,13 +133,7 @@ pub async fn tick(
     let (calendar, origin) = load_calendar(calendar, config).await?;
     let fleet = clusters.list_managed().await?;
     // Expanded once for the whole fleet, not once per cluster.
-    let active: Vec<Window> = calendar
-        .as_ref()
-        .map(|c| c.windows(now, now))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|w| w.active(now))
-        .collect();
+    let active: Vec<Window> = calendar.as_ref().map(|c| c.active(now)).unwrap_or_default();
 
     let (targeted, skipped): (Vec<Cluster>, Vec<Cluster>) = fleet
         .into_iter()
@@ -346,10 +340,14 @@ async fn prescale_cluster(
         _ => None,
     };
 
+    let original_prescale = cluster.tags.get(key).cloned();
     let mut updated = cluster;
     match &plan.change {
         LayerChange::Write(layer) => {
-            let value = layer.to_tag_value();
+            // Read back by the tag parser before writing: never a tag no function can read.
+            let value = layer
+                .tag_value()
+                .map_err(|e| Error::invalid(key, e.to_string()))?;
             if config.dry_run {
                 tracing::info!(tag = key, value = %value, "dry run: would write the prescale tag");
             } else {
@@ -375,6 +373,31 @@ async fn prescale_cluster(
         LayerChange::None => tracing::debug!("no prescale layer wanted or present"),
     }
 
+    // A drift seen on a read taken while another function was between its tag write and
+    // its ModifyDBCluster is no drift: judged again on a fresh read after this tick's
+    // write, with this tick's tag as it was, it is gone, and the tick converges.
+    let wrote =
+        !config.dry_run && matches!(plan.change, LayerChange::Write(_) | LayerChange::Remove);
+    let drift = match drift {
+        Some(found) if wrote => {
+            let mut fresh = clusters.describe(&updated.id).await?;
+            let fresh_with_mine = fresh.clone();
+            match original_prescale.as_ref() {
+                Some(value) => fresh.tags.insert(key.to_owned(), value.clone()),
+                None => fresh.tags.remove(key),
+            };
+            let still = crate::reconcile::plan(config, &fresh, now)
+                .map(|p| p.changed)
+                .unwrap_or(true);
+            if still {
+                Some(found)
+            } else {
+                updated = fresh_with_mine;
+                None
+            }
+        }
+        other => other,
+    };
     if let Some((live, desired)) = drift {
         let reason = format!(
             "drift: live {live} is not what the layers give ({desired}); reported, not put back (ACU_PILOT_ENFORCE is off)"
@@ -393,8 +416,13 @@ async fn prescale_cluster(
             reason,
         });
     }
-    // The tags just written stand in for a second DescribeDBClusters.
-    let reconciled = reconcile_cluster(clusters, notifier, config, &updated, now).await?;
+    // After a tag write, converge (one more read verifies no other function wrote
+    // meanwhile); otherwise the tags just read stand in for a second DescribeDBClusters.
+    let reconciled = if wrote {
+        crate::reconcile::converge(clusters, notifier, config, &updated, now).await?
+    } else {
+        reconcile_cluster(clusters, notifier, config, &updated, now).await?
+    };
     Ok(ClusterReport {
         cluster: reconciled.cluster,
         windows: plan.windows,
@@ -477,11 +505,22 @@ mod tests {
                 })
         }
 
+        // Writes are recorded and applied, so the read that verifies a write (see
+        // reconcile::converge) sees it.
         async fn modify_range(&self, id: &str, range: CapacityRange) -> Result<()> {
             self.writes
                 .lock()
                 .unwrap()
                 .push(format!("modify {id} {range}"));
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.id == id)
+            {
+                c.range = Some(range);
+            }
             Ok(())
         }
 
@@ -489,6 +528,15 @@ mod tests {
             let mut writes = self.writes.lock().unwrap();
             for (k, v) in tags {
                 writes.push(format!("tag {arn} {k}={v}"));
+            }
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.arn == arn)
+            {
+                c.tags.extend(tags.iter().cloned());
             }
             Ok(())
         }
@@ -498,6 +546,15 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(format!("untag {arn} {}", keys.join(",")));
+            for c in self
+                .clusters
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .filter(|c| c.arn == arn)
+            {
+                c.tags.retain(|k, _| !keys.contains(k));
+            }
             Ok(())
         }
 

@@ -39,6 +39,53 @@ pub async fn reconcile(
 /// Compute the desired range of a cluster already read (with the tags it has now) and
 /// call ModifyDBCluster only if the live range differs. Nothing is written for a cluster
 /// that is unmanaged, has a malformed acu-pilot tag, or is not `available`.
+/// How many times [`converge`] re-plans when another function wrote in the meantime.
+const CONVERGE_ROUNDS: usize = 3;
+
+/// [`reconcile_cluster`] after a function's own tag write, then one DescribeDBClusters to
+/// check that nobody wrote in between: if the acu-pilot tags or the range differ from what
+/// the plan was made on and gave, it plans again on the fresh read (at most
+/// [`CONVERGE_ROUNDS`] times). Whichever function verifies last sees every tag written
+/// before its read, so the range ends as the final tags say (issue #13 case 5). A dry run
+/// writes nothing and verifies nothing.
+pub async fn converge(
+    clusters: &impl Clusters,
+    notifier: &impl Notifier,
+    config: &Config,
+    cluster: &Cluster,
+    now: DateTime<Utc>,
+) -> Result<Reconciled> {
+    let mut current = cluster.clone();
+    let mut result = reconcile_cluster(clusters, notifier, config, &current, now).await?;
+    if config.dry_run {
+        return Ok(result);
+    }
+    for _ in 0..CONVERGE_ROUNDS {
+        let fresh = clusters.describe(&current.id).await?;
+        if ours(&fresh) == ours(&current) && fresh.range == Some(result.after) {
+            return Ok(result);
+        }
+        tracing::info!(cluster = %fresh.id, "another function wrote meanwhile; planning again on a fresh read");
+        current = fresh;
+        let again = reconcile_cluster(clusters, notifier, config, &current, now).await?;
+        // One report for the whole call: from the first range to the last.
+        result = Reconciled {
+            before: result.before,
+            changed: result.changed || again.changed,
+            ..again
+        };
+    }
+    Ok(result)
+}
+
+fn ours(cluster: &Cluster) -> Vec<(&String, &String)> {
+    cluster
+        .tags
+        .iter()
+        .filter(|(key, _)| key.starts_with(acu_pilot_core::tags::PREFIX))
+        .collect()
+}
+
 #[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
 pub async fn reconcile_cluster(
     clusters: &impl Clusters,

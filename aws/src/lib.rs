@@ -11,8 +11,11 @@ pub mod provisioning;
 pub mod rds;
 pub mod recorder;
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 
 pub use calendar_source::ConfiguredCalendar;
 pub use cloudwatch::CloudWatchAlarms;
@@ -151,13 +154,51 @@ impl acu_pilot_ports::Ports for Aws {
     }
 }
 
+/// How long one SDK call may take before it fails with a retryable error, so a frozen
+/// endpoint ends a function in an error (which its on-failure destination sees), never in
+/// a Lambda timeout. Each bound is below the shortest Lambda `Timeout` in template.yaml
+/// (the alarm-handler's 30 s; see docs/deploy.md, "Timeouts"): a stalled call fails after at most
+/// `operation`, leaving the handler time to report it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    /// Establishing the TCP (and TLS) connection.
+    pub connect: Duration,
+    /// One attempt, from sending the request to reading the whole response.
+    pub attempt: Duration,
+    /// The whole operation, every retry included.
+    pub operation: Duration,
+}
+
+/// The bounds every function and the CLI use.
+pub const SDK_TIMEOUTS: SdkTimeouts = SdkTimeouts {
+    connect: Duration::from_secs(2),
+    attempt: Duration::from_secs(6),
+    operation: Duration::from_secs(15),
+};
+
+impl SdkTimeouts {
+    pub fn config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .read_timeout(self.attempt)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
 /// The standard SDK configuration chain: region, credentials and `AWS_ENDPOINT_URL`, over
-/// an HTTPS client on rustls with ring (see the workspace Cargo.toml for why not aws-lc).
-pub async fn load_sdk_config() -> SdkConfig {
+/// an HTTPS client on rustls with ring (see the workspace Cargo.toml for why not aws-lc),
+/// with `timeouts` on every call.
+pub fn sdk_config_loader(timeouts: &SdkTimeouts) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
-        .load()
-        .await
+        .timeout_config(timeouts.config())
+}
+
+/// [`sdk_config_loader`] with [`SDK_TIMEOUTS`].
+pub async fn load_sdk_config() -> SdkConfig {
+    sdk_config_loader(&SDK_TIMEOUTS).load().await
 }
 
 /// The HTTP(S) client every SDK client of ours uses, including the credential providers.

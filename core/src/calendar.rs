@@ -31,7 +31,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::zone::Zone;
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
+};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use serde::{Serialize, Serializer};
@@ -43,9 +45,34 @@ use crate::config::{format_duration, parse_duration};
 /// The lead used when neither the entry nor the calendar sets one (the documented default, docs/calendar.md).
 pub const DEFAULT_LEAD: TimeDelta = TimeDelta::minutes(30);
 
-/// Recurring entries are expanded at most this many times per query, so a cron that fires
-/// every minute cannot make a query run away.
-const MAX_OCCURRENCES: usize = 100_000;
+/// The most cron occurrences one look-up visits. A look-up skips an excluded date in one
+/// step and crosses at most one DST shift, so it needs at most a few hundred (a cron that
+/// fires every minute, across a 3 h shift) plus one per excluded date ([`MAX_EXCLUDE`]).
+pub const MAX_VISITS: usize = 2 * MAX_EXCLUDE + 1_000;
+
+/// How many windows of one entry [`Calendar::windows`] returns at most: a range query is
+/// for showing the next ones, and its memory must not grow with a cron that fires often.
+pub const MAX_WINDOWS_PER_ENTRY: usize = 1_000;
+
+/// More than any change of a zone's UTC offset in the bundled tz database since 1970 (2 h).
+const OFFSET_SLACK: TimeDelta = TimeDelta::hours(3);
+
+/// The longest `duration` (docs/calendar.md, "Limits").
+pub const MAX_DURATION: TimeDelta = TimeDelta::days(366);
+/// The longest `lead`.
+pub const MAX_LEAD: TimeDelta = TimeDelta::days(7);
+/// The most entries in one calendar.
+pub const MAX_EVENTS: usize = 1_000;
+/// The most excluded dates.
+pub const MAX_EXCLUDE: usize = 1_000;
+/// The earliest local time an entry may start (and a cron is searched from).
+pub const EARLIEST_YEAR: i32 = 1970;
+
+/// The last instant a window may end at: an `until` a tag can carry and every function
+/// can read back (RFC 3339 has four-digit years).
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// How far ahead `calendar check` looks for the next windows.
 const CHECK_HORIZON: TimeDelta = TimeDelta::days(3 * 366);
@@ -183,7 +210,9 @@ pub struct Window {
 impl Window {
     /// When the pre-scaler starts raising min: `lead` before the start.
     pub fn lead_start(&self) -> DateTime<Utc> {
-        self.start - self.lead
+        self.start
+            .checked_sub_signed(self.lead)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// `start - lead <= now < end`.
@@ -291,14 +320,22 @@ impl Calendar {
         };
         let lead = match root.get("lead") {
             None => None,
-            Some(value) => parse_lead(value).map_err(|m| note("lead", m)).ok(),
+            Some(value) => parse_delta(value, MAX_LEAD)
+                .map_err(|m| note("lead", m))
+                .ok(),
         };
 
         let mut exclude = BTreeSet::new();
         match root.get("exclude") {
             None | Some(Value::Null) => {}
             Some(Value::Sequence(dates)) => {
-                for (i, date) in dates.iter().enumerate() {
+                if dates.len() > MAX_EXCLUDE {
+                    note(
+                        "exclude",
+                        format!("has {} dates; the limit is {MAX_EXCLUDE}", dates.len()),
+                    );
+                }
+                for (i, date) in dates.iter().enumerate().take(MAX_EXCLUDE) {
                     match scalar_text(date).as_deref().map(parse_date) {
                         Some(Ok(date)) => {
                             exclude.insert(date);
@@ -321,6 +358,12 @@ impl Calendar {
         match root.get("events") {
             None => note("events", "is missing (a list of entries)".into()),
             Some(Value::Sequence(entries)) => {
+                if entries.len() > MAX_EVENTS {
+                    note(
+                        "events",
+                        format!("has {} entries; the limit is {MAX_EVENTS}", entries.len()),
+                    );
+                }
                 let mut seen = BTreeMap::new();
                 for (i, entry) in entries.iter().enumerate() {
                     match parse_event(i, entry, timezone) {
@@ -366,12 +409,26 @@ impl Calendar {
     }
 
     /// Every window whose span including its lead, `[start - lead, end)`, overlaps
-    /// `[from, to]`, ordered by start.
+    /// `[from, to]`, ordered by start: at most [`MAX_WINDOWS_PER_ENTRY`] per entry.
     pub fn windows(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Window> {
         let mut windows: Vec<Window> = self
             .events
             .iter()
-            .flat_map(|event| self.event_windows(event, from, to, MAX_OCCURRENCES))
+            .flat_map(|event| self.event_windows(event, from, to, MAX_WINDOWS_PER_ENTRY))
+            .collect();
+        windows.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
+        windows
+    }
+
+    /// The windows active at `now` (lead included), at most one per entry: the occurrences
+    /// of a recurring entry that are active together are one window, from the first one's
+    /// start to the last one's end. Memory and time do not grow with the number of
+    /// occurrences: two cron look-ups per entry (see [`Calendar::first_start_after`]).
+    pub fn active(&self, now: DateTime<Utc>) -> Vec<Window> {
+        let mut windows: Vec<Window> = self
+            .events
+            .iter()
+            .filter_map(|event| self.active_window(event, now))
             .collect();
         windows.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
         windows
@@ -384,10 +441,51 @@ impl Calendar {
         tags: &BTreeMap<String, String>,
         now: DateTime<Utc>,
     ) -> Vec<Window> {
-        self.windows(now, now)
+        self.active(now)
             .into_iter()
-            .filter(|w| w.active(now) && w.targets.matches(cluster_id, tags))
+            .filter(|w| w.targets.matches(cluster_id, tags))
             .collect()
+    }
+
+    fn window(&self, event: &Event, start: DateTime<Utc>, end: DateTime<Utc>) -> Window {
+        Window {
+            name: event.name.clone(),
+            source: Source::Calendar,
+            start,
+            end,
+            lead: self.lead_of(event),
+            min: event.min,
+            max: event.max,
+            targets: event.targets.clone(),
+            timezone: event.timezone,
+        }
+    }
+
+    fn active_window(&self, event: &Event, now: DateTime<Utc>) -> Option<Window> {
+        let lead = self.lead_of(event);
+        match &event.schedule {
+            Schedule::Once { start, end } => {
+                let window = self.window(event, *start, *end);
+                window.active(now).then_some(window)
+            }
+            Schedule::Every { cron, duration } => {
+                // Active occurrences start in (now - duration, now + lead].
+                let first =
+                    self.first_start_after(event, cron, now.checked_sub_signed(*duration)?)?;
+                if first.checked_sub_signed(lead)? > now {
+                    return None;
+                }
+                let last = self
+                    .last_start_at_or_before(event, cron, now.checked_add_signed(lead)?)
+                    .unwrap_or(first)
+                    .max(first);
+                let end = last
+                    .checked_add_signed(*duration)
+                    .filter(|end| *end <= latest())?;
+                let window = self.window(event, first, end);
+                window.active(now).then_some(window)
+            }
+        }
     }
 
     fn event_windows(
@@ -398,55 +496,108 @@ impl Calendar {
         limit: usize,
     ) -> Vec<Window> {
         let lead = self.lead_of(event);
-        let window = |start: DateTime<Utc>, end: DateTime<Utc>| Window {
-            name: event.name.clone(),
-            source: Source::Calendar,
-            start,
-            end,
-            lead,
-            min: event.min,
-            max: event.max,
-            targets: event.targets.clone(),
-            timezone: event.timezone,
+        let overlaps = |start: DateTime<Utc>, end: DateTime<Utc>| {
+            start.checked_sub_signed(lead).is_some_and(|s| s <= to) && end > from
         };
-        let overlaps = |start: DateTime<Utc>, end: DateTime<Utc>| start - lead <= to && end > from;
         match &event.schedule {
             Schedule::Once { start, end } => {
                 if overlaps(*start, *end) && limit > 0 {
-                    vec![window(*start, *end)]
+                    vec![self.window(event, *start, *end)]
                 } else {
                     vec![]
                 }
             }
             Schedule::Every { cron, duration } => {
-                // Start the local search early enough to catch an occurrence that began
-                // before `from` and still runs; a day of slack covers any UTC offset.
-                let search_from = (from - *duration - lead - TimeDelta::days(1))
-                    .with_timezone(&event.timezone)
-                    .naive_local();
                 let mut out = Vec::new();
-                for local in cron
-                    .iter_from(search_from, croner::Direction::Forward)
-                    .take(MAX_OCCURRENCES)
-                {
-                    if self.exclude.contains(&local.date()) {
-                        continue;
-                    }
-                    let start = resolve_local(event.timezone, local);
-                    if start - lead > to {
+                let Some(mut after) = from.checked_sub_signed(*duration) else {
+                    return out;
+                };
+                while out.len() < limit {
+                    let Some(start) = self.first_start_after(event, cron, after) else {
+                        break;
+                    };
+                    let Some(end) = start
+                        .checked_add_signed(*duration)
+                        .filter(|e| *e <= latest())
+                    else {
+                        break;
+                    };
+                    if !overlaps(start, end) {
                         break;
                     }
-                    let end = start + *duration;
-                    if overlaps(start, end) {
-                        out.push(window(start, end));
-                        if out.len() >= limit {
-                            break;
-                        }
-                    }
+                    out.push(self.window(event, start, end));
+                    after = start;
                 }
                 out
             }
         }
+    }
+
+    /// The first occurrence of a recurring entry, not on an excluded date, that starts
+    /// strictly after `after`. Visits at most [`MAX_VISITS`] cron occurrences; an excluded
+    /// date is skipped whole, in one step.
+    fn first_start_after(
+        &self,
+        event: &Event,
+        cron: &Cron,
+        after: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        // Local times are searched from `after`'s own wall-clock time: the earlier-instant
+        // rule makes `resolve_local` non-decreasing, so no earlier local time can resolve
+        // to an instant after `after`.
+        let mut probe = after.with_timezone(&event.timezone).naive_local();
+        let mut inclusive = true;
+        for _ in 0..MAX_VISITS {
+            let local = cron.find_next_occurrence(&probe, inclusive).ok()?;
+            if self.exclude.contains(&local.date()) {
+                probe = local.date().succ_opt()?.and_time(chrono::NaiveTime::MIN);
+                inclusive = true;
+                continue;
+            }
+            let start = resolve_local(event.timezone, local);
+            if start > latest() {
+                return None;
+            }
+            if start > after {
+                return Some(start);
+            }
+            probe = local;
+            inclusive = false;
+        }
+        None
+    }
+
+    /// The last occurrence of a recurring entry, not on an excluded date, that starts at
+    /// or before `at`. Visits at most [`MAX_VISITS`] cron occurrences.
+    fn last_start_at_or_before(
+        &self,
+        event: &Event,
+        cron: &Cron,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        // After a fall-back, a wall-clock time up to the size of the shift past `at`'s own
+        // may still resolve (to its first instant) at or before `at`.
+        let mut probe = at
+            .checked_add_signed(OFFSET_SLACK)
+            .unwrap_or(at)
+            .with_timezone(&event.timezone)
+            .naive_local();
+        let mut inclusive = true;
+        for _ in 0..MAX_VISITS {
+            let local = cron.find_previous_occurrence(&probe, inclusive).ok()?;
+            if self.exclude.contains(&local.date()) {
+                probe = local.date().and_time(chrono::NaiveTime::MIN);
+                inclusive = false;
+                continue;
+            }
+            let start = resolve_local(event.timezone, local);
+            if start <= at {
+                return Some(start);
+            }
+            probe = local;
+            inclusive = false;
+        }
+        None
     }
 }
 
@@ -465,7 +616,10 @@ pub fn resolve_local(tz: Zone, local: NaiveDateTime) -> DateTime<Utc> {
                 .and_then(|t| t.with_nanosecond(0))
                 .unwrap_or(local);
             for _ in 0..(2 * 24 * 60) {
-                probe += TimeDelta::minutes(1);
+                let Some(next) = probe.checked_add_signed(TimeDelta::minutes(1)) else {
+                    break;
+                };
+                probe = next;
                 if let Some(t) = tz.from_local_datetime(&probe).earliest() {
                     return t.with_timezone(&Utc);
                 }
@@ -540,12 +694,12 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
     };
     let lead = map
         .get("lead")
-        .map(|value| parse_lead(value).map_err(|m| fail("lead", m)))
+        .map(|value| parse_delta(value, MAX_LEAD).map_err(|m| fail("lead", m)))
         .transpose()?;
     let duration = map
         .get("duration")
         .map(|value| {
-            let d = parse_lead(value).map_err(|m| fail("duration", m))?;
+            let d = parse_delta(value, MAX_DURATION).map_err(|m| fail("duration", m))?;
             if d <= TimeDelta::zero() {
                 return Err(fail("duration", "must be longer than zero".into()));
             }
@@ -568,6 +722,12 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
         }
         (Some(start_value), None) => {
             let local_start = parse_local(start_value).map_err(|m| fail("start", m))?;
+            if local_start.year() < EARLIEST_YEAR {
+                return Err(fail(
+                    "start",
+                    format!("{local_start} is before {EARLIEST_YEAR}"),
+                ));
+            }
             let start = resolve_local(timezone, local_start);
             let end = match (map.get("end"), duration) {
                 (Some(_), Some(_)) => {
@@ -579,10 +739,27 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
                 (None, None) => {
                     return Err(fail("end", "is missing (set end or duration)".into()));
                 }
-                (None, Some(duration)) => start + duration,
+                (None, Some(duration)) => start
+                    .checked_add_signed(duration)
+                    .filter(|end| *end <= latest())
+                    .ok_or_else(|| {
+                        fail(
+                            "duration",
+                            format!("ends after {}, the last instant a tag can carry", latest()),
+                        )
+                    })?,
                 (Some(end_value), None) => {
                     let local_end = parse_local(end_value).map_err(|m| fail("end", m))?;
                     let end = resolve_local(timezone, local_end);
+                    if end > latest() {
+                        return Err(fail(
+                            "end",
+                            format!(
+                                "{local_end} is after {}, the last instant a tag can carry",
+                                latest()
+                            ),
+                        ));
+                    }
                     if end <= start {
                         return Err(fail(
                             "end",
@@ -718,6 +895,20 @@ fn parse_tz(value: &Value) -> Result<Zone, String> {
     text.trim().parse::<Zone>().map_err(|_| {
         format!("unknown time zone {text:?} (expected an IANA name such as America/New_York)")
     })
+}
+
+/// A duration no longer than `max` (durations and leads meet dates: an unbounded one
+/// would overflow them, or end a window in a year no tag can carry).
+fn parse_delta(value: &Value, max: TimeDelta) -> Result<TimeDelta, String> {
+    let delta = parse_lead(value)?;
+    if delta > max {
+        return Err(format!(
+            "{} is longer than the limit of {}",
+            scalar_text(value).unwrap_or_default().trim(),
+            format_delta(max)
+        ));
+    }
+    Ok(delta)
 }
 
 fn parse_lead(value: &Value) -> Result<TimeDelta, String> {
@@ -869,7 +1060,7 @@ pub struct CheckedWindow {
 
 /// The next `count` windows per target that end after `from`.
 pub fn check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> CalendarCheck {
-    let to = from + CHECK_HORIZON;
+    let to = from.checked_add_signed(CHECK_HORIZON).unwrap_or(latest());
     let mut by_target: BTreeMap<String, Vec<Window>> = BTreeMap::new();
     for event in &calendar.events {
         let windows = calendar.event_windows(event, from, to, count);
@@ -1318,6 +1509,149 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["targets"][0]["windows"][1]["min"], 8.0);
         assert_eq!(json["targets"][0]["windows"][1]["lead"], "1h");
+    }
+
+    fn entry(body: &str) -> String {
+        format!("events:\n  - name: e\n{body}    clusters: [db]\n    min: 4\n")
+    }
+
+    /// Issue #13 case 7: numbers that overflowed a date abort no more; each is refused
+    /// naming its field and the limit.
+    #[test]
+    fn huge_durations_and_leads_are_refused_naming_the_limit() {
+        for (body, expected) in [
+            (
+                "    start: 2026-01-01T00:00\n    duration: 14000000w\n",
+                "events[0] (e).duration: 14000000w is longer than the limit of 366d",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    lead: 14000000w\n",
+                "events[0] (e).lead: 14000000w is longer than the limit of 7d",
+            ),
+            (
+                "    every: \"0 18 * * FRI\"\n    duration: 14000000w\n",
+                "events[0] (e).duration: 14000000w is longer than",
+            ),
+            (
+                "    start: 2026-01-01T00:00\n    duration: 367d\n",
+                "events[0] (e).duration: 367d is longer than",
+            ),
+        ] {
+            let message = rejected(&entry(body));
+            assert!(message.contains(expected), "{message}");
+        }
+        assert!(rejected("lead: 8d\nevents: []\n").contains("lead: 8d is longer than the limit"));
+        let ok = Calendar::parse(&entry(
+            "    start: 2026-01-01T00:00\n    duration: 366d\n    lead: 7d\n",
+        ));
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    /// Issue #13 case 8: a window that would end past year 9999 is refused, so the
+    /// pre-scaler never writes an `until` it cannot read back.
+    #[test]
+    fn a_window_past_year_9999_is_refused() {
+        let message = rejected(&entry(
+            "    start: 9999-12-01T00:00\n    duration: 420000w\n",
+        ));
+        assert!(message.contains("events[0] (e).duration: "), "{message}");
+        let message = rejected(&entry("    start: 9999-12-31T00:00\n    duration: 2d\n"));
+        assert!(
+            message.contains("events[0] (e).duration: ends after"),
+            "{message}"
+        );
+        // UTC+14: the last local day of year 9999 ends well before the last instant.
+        let cal = Calendar::parse(&entry(
+            "    timezone: Pacific/Kiritimati\n    start: 9999-12-31T00:00\n    end: 9999-12-31T23:59\n",
+        ))
+        .unwrap();
+        let all = cal.windows(t("9999-01-01T00:00:00Z"), latest());
+        assert!(all.len() == 1 && all[0].end <= latest());
+        let message = rejected(&entry(
+            "    timezone: Pacific/Pago_Pago\n    start: 9999-12-31T00:00\n    end: 9999-12-31T23:59\n",
+        ));
+        assert!(message.contains("events[0] (e).end: "), "{message}");
+        let message = rejected(&entry("    start: 1969-12-31T00:00\n    duration: 1h\n"));
+        assert!(message.contains("events[0] (e).start: "), "{message}");
+    }
+
+    /// `--now` near the end of time: every query answers, none panics, and no window ends
+    /// after the last instant a tag can carry.
+    #[test]
+    fn queries_near_year_9999_do_not_panic() {
+        let cal = Calendar::parse(&format!(
+            "lead: 7d\n{}",
+            entry("    every: \"* * * * *\"\n    duration: 366d\n")
+        ))
+        .unwrap();
+        for now in [
+            t("9999-12-31T23:00:00Z"),
+            t("9999-12-31T23:59:59Z"),
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MIN_UTC,
+            t("1970-01-01T00:00:00Z"),
+        ] {
+            for w in cal.active(now).into_iter().chain(cal.windows(now, now)) {
+                assert!(w.end <= latest(), "{w:?}");
+            }
+            let _ = check(&cal, now, 3);
+        }
+    }
+
+    /// Issue #13 case 9: one every-minute entry lasting 365 days is one active window
+    /// (188 MB resident before), from the first active occurrence to the last.
+    #[test]
+    fn an_every_minute_entry_is_one_active_window() {
+        let cal = Calendar::parse(&format!(
+            "lead: 10m\n{}",
+            entry("    every: \"* * * * *\"\n    duration: 365d\n")
+        ))
+        .unwrap();
+        let now = t("2026-06-01T12:00:30Z");
+        let active = cal.active(now);
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].start, t("2025-06-01T12:01:00Z"));
+        assert_eq!(active[0].end, t("2027-06-01T12:10:00Z"));
+        // A range query is capped per entry.
+        let windows = cal.windows(now, now + TimeDelta::days(30));
+        assert_eq!(windows.len(), MAX_WINDOWS_PER_ENTRY);
+        // Two thousand such entries still answer with one window each.
+        let many: String = (0..MAX_EVENTS)
+            .map(|i| format!("  - name: e{i}\n    every: \"* * * * *\"\n    duration: 365d\n    clusters: [db]\n    min: 4\n"))
+            .collect();
+        let cal = Calendar::parse(&format!("events:\n{many}")).unwrap();
+        assert_eq!(cal.active(now).len(), MAX_EVENTS);
+        let too_many = format!(
+            "events:\n{many}  - name: extra\n    start: 2026-01-01T00:00\n    duration: 1h\n    clusters: [db]\n    min: 4\n"
+        );
+        assert!(rejected(&too_many).contains("events: has 1001 entries; the limit is 1000"));
+    }
+
+    /// Occurrences on excluded dates are skipped a day at a time, and the active window
+    /// of overlapping occurrences is the union of the active ones.
+    #[test]
+    fn active_windows_skip_excluded_dates_and_merge_overlaps() {
+        let cal = Calendar::parse(
+            "lead: 0\nevents:\n  - name: e\n    every: \"0 * * * *\"\n    duration: 3h\n    clusters: [db]\n    min: 4\nexclude: [2026-06-01]\n",
+        )
+        .unwrap();
+        // 2026-06-02 01:30: occurrences at 00:00 and 01:00 are active, 23:00 the day
+        // before is excluded.
+        let active = cal.active(t("2026-06-02T01:30:00Z"));
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].start, t("2026-06-02T00:00:00Z"));
+        assert_eq!(active[0].end, t("2026-06-02T04:00:00Z"));
+        assert!(cal.active(t("2026-06-01T12:00:00Z")).is_empty());
+        // The old expansion agrees: the union of the per-occurrence windows.
+        let now = t("2026-06-03T10:15:00Z");
+        let each: Vec<_> = cal
+            .windows(now, now)
+            .into_iter()
+            .filter(|w| w.active(now))
+            .collect();
+        let merged = &cal.active(now)[0];
+        assert_eq!(merged.start, each.iter().map(|w| w.start).min().unwrap());
+        assert_eq!(merged.end, each.iter().map(|w| w.end).max().unwrap());
     }
 
     const ISSUE_EXAMPLE: &str = r#"

@@ -142,19 +142,19 @@ impl Config {
             step_factor: env.fraction("ACU_PILOT_BOOST_FACTOR", 1.5, 1.0, 10.0)?,
             min_step: env.acu("ACU_PILOT_BOOST_MIN_STEP", Acu::new(2.0)?)?,
             min_fraction: env.fraction("ACU_PILOT_BOOST_MIN_FRACTION", 0.0, 0.0, 1.0)?,
-            ttl: env.duration("ACU_PILOT_BOOST_TTL", "2h")?,
-            cooldown: env.duration("ACU_PILOT_COOLDOWN", "10m")?,
-            economy_ttl: env.duration("ACU_PILOT_ECONOMY_TTL", "24h")?,
+            ttl: env.duration("ACU_PILOT_BOOST_TTL", "2h", MAX_LAYER_TTL)?,
+            cooldown: env.duration("ACU_PILOT_COOLDOWN", "10m", MAX_LAYER_TTL)?,
+            economy_ttl: env.duration("ACU_PILOT_ECONOMY_TTL", "24h", MAX_LAYER_TTL)?,
         };
         let prescale = PrescaleConfig {
             calendar_file: env.text("ACU_PILOT_CALENDAR"),
             calendar_parameter: env.text("ACU_PILOT_CALENDAR_PARAMETER"),
-            lead: env.duration("ACU_PILOT_LEAD", "30m")?,
+            lead: env.duration("ACU_PILOT_LEAD", "30m", MAX_LEAD)?,
             forecast_enabled: env.flag("ACU_PILOT_FORECAST", true)?,
             forecast_selector: env.tag_selector("ACU_PILOT_FORECAST_SELECTOR")?,
-            lookback: env.duration("ACU_PILOT_FORECAST_LOOKBACK", "28d")?,
-            period: env.duration("ACU_PILOT_FORECAST_PERIOD", "5m")?,
-            horizon: env.duration("ACU_PILOT_FORECAST_HORIZON", "1h")?,
+            lookback: env.duration("ACU_PILOT_FORECAST_LOOKBACK", "28d", MAX_LOOKBACK)?,
+            period: env.duration("ACU_PILOT_FORECAST_PERIOD", "5m", MAX_PERIOD)?,
+            horizon: env.duration("ACU_PILOT_FORECAST_HORIZON", "1h", MAX_HORIZON)?,
             threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::HALF)?,
             warm_fraction: env.fraction("ACU_PILOT_WARM_FRACTION", 0.5, 0.05, 1.0)?,
             warm_budget: env.fraction("ACU_PILOT_WARM_BUDGET", 0.1, 0.0, 1.0)?,
@@ -283,14 +283,38 @@ impl Env<'_> {
         }
     }
 
-    fn duration(&self, name: &str, default: &str) -> Result<Duration> {
+    /// A duration no longer than `max`: each of these is added to or subtracted from a
+    /// date, so an unbounded one would overflow it or write an `until` no one can read.
+    fn duration(&self, name: &str, default: &str, max: Duration) -> Result<Duration> {
         let text = self.text(name).unwrap_or_else(|| default.to_owned());
-        parse_duration(&text).map_err(|message| Error::Config {
+        let duration = parse_duration(&text).map_err(|message| Error::Config {
             variable: name.to_owned(),
             message,
-        })
+        })?;
+        if duration > max {
+            return Err(Error::Config {
+                variable: name.to_owned(),
+                message: format!(
+                    "{} is longer than the limit of {}",
+                    text.trim(),
+                    format_duration(max)
+                ),
+            });
+        }
+        Ok(duration)
     }
 }
+
+/// The longest boost or economy layer, and cooldown (docs/calendar.md, "Limits").
+pub const MAX_LAYER_TTL: Duration = Duration::from_secs(7 * 86_400);
+/// The longest lead, here and in a calendar.
+pub const MAX_LEAD: Duration = Duration::from_secs(7 * 86_400);
+/// The longest forecast horizon.
+pub const MAX_HORIZON: Duration = Duration::from_secs(7 * 86_400);
+/// The longest forecast lookback.
+pub const MAX_LOOKBACK: Duration = Duration::from_secs(366 * 86_400);
+/// The longest forecast period.
+pub const MAX_PERIOD: Duration = Duration::from_secs(86_400);
 
 /// Parses `30m`, `2h`, `1h30m`, `90s`, `28d`, `1w` (units s, m, h, d, w; no sign).
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
@@ -389,6 +413,32 @@ mod tests {
         assert_eq!(c.boost.economy_ttl, Duration::from_secs(21_600));
         let err = config(&[("ACU_PILOT_ECONOMY_TTL", "soon")]).unwrap_err();
         assert!(err.to_string().contains("ACU_PILOT_ECONOMY_TTL"), "{err}");
+    }
+
+    /// Issue #13 case 7: durations that meet a date are limited, and the error names the
+    /// variable and the limit.
+    #[test]
+    fn durations_added_to_dates_are_limited() {
+        for (var, value, limit) in [
+            ("ACU_PILOT_LEAD", "14000000w", "7d"),
+            ("ACU_PILOT_FORECAST_HORIZON", "8d", "7d"),
+            ("ACU_PILOT_BOOST_TTL", "420000w", "7d"),
+            ("ACU_PILOT_ECONOMY_TTL", "30d", "7d"),
+            ("ACU_PILOT_FORECAST_LOOKBACK", "400d", "366d"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err().to_string();
+            assert!(
+                err.contains(var) && err.contains(&format!("longer than the limit of {limit}")),
+                "{err}"
+            );
+        }
+        assert!(
+            config(&[
+                ("ACU_PILOT_LEAD", "7d"),
+                ("ACU_PILOT_FORECAST_HORIZON", "7d")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

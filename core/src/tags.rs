@@ -130,7 +130,19 @@ impl Layer {
         now < self.until
     }
 
-    /// The tag value, e.g. `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:x`.
+    /// The tag value, e.g. `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:x`, read back
+    /// by [`Layer::parse`] before it is returned: a value no function could read (an
+    /// `until` past year 9999, more than 256 characters) is refused before any write.
+    /// Every writer of a layer tag uses this; [`Layer::to_tag_value`] is the bare format
+    /// (the simulator and tests).
+    pub fn tag_value(&self) -> Result<String, TagError> {
+        let value = self.to_tag_value();
+        readable(self.kind.tag_key(), value, |v| {
+            Layer::parse(self.kind, v).map(|_| ())
+        })
+    }
+
+    /// The bare format of the tag value, not checked: see [`Layer::tag_value`].
     pub fn to_tag_value(&self) -> String {
         let mut parts = Vec::with_capacity(5);
         if let Some(min) = self.min {
@@ -144,9 +156,7 @@ impl Layer {
         if let Some(at) = self.at {
             parts.push(format!("at={}", format_instant(at)));
         }
-        let mut value = parts.join(" ");
-        value.truncate(MAX_TAG_VALUE_LEN);
-        value
+        parts.join(" ")
     }
 
     pub fn parse(kind: LayerKind, value: &str) -> Result<Self, TagError> {
@@ -191,6 +201,55 @@ impl Layer {
             at,
         })
     }
+}
+
+/// `value` if `read` (the parser that will read it) accepts it and AWS can store it.
+fn readable(
+    tag: &str,
+    value: String,
+    read: impl FnOnce(&str) -> Result<(), TagError>,
+) -> Result<String, TagError> {
+    if value.len() > MAX_TAG_VALUE_LEN {
+        return Err(TagError::malformed(
+            tag,
+            format!(
+                "value would be {} characters; AWS allows {MAX_TAG_VALUE_LEN}; not written",
+                value.len()
+            ),
+        ));
+    }
+    read(&value).map_err(|e| match e {
+        TagError::Malformed { tag, message } => TagError::Malformed {
+            tag,
+            message: format!("{message}; not written"),
+        },
+        other => other,
+    })?;
+    Ok(value)
+}
+
+/// The `acu-pilot:original-threshold` value: a finite number, as [`parse_original_threshold`]
+/// reads it back, within AWS's 256 characters.
+pub fn format_original_threshold(threshold: f64) -> Result<String, TagError> {
+    readable(ALARM_ORIGINAL_THRESHOLD, format!("{threshold}"), |v| {
+        parse_original_threshold(v).map(|_| ())
+    })
+}
+
+pub fn parse_original_threshold(value: &str) -> Result<f64, TagError> {
+    let tag = ALARM_ORIGINAL_THRESHOLD;
+    if value.len() > MAX_TAG_VALUE_LEN {
+        return Err(TagError::malformed(
+            tag,
+            format!("value is {} characters; AWS allows 256", value.len()),
+        ));
+    }
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite())
+        .ok_or_else(|| TagError::malformed(tag, format!("{value:?} is not a finite number")))
 }
 
 /// The range a managed cluster returns to when no layer is active.
@@ -245,7 +304,7 @@ impl ClusterTags {
                     Ok(())
                 }
                 BASELINE => parse_baseline(value).map(|range| parsed.baseline = Some(range)),
-                CEILING => parse_acu(key, "value", value).map(|acu| parsed.ceiling = Some(acu)),
+                CEILING => parse_ceiling(value).map(|acu| parsed.ceiling = Some(acu)),
                 FLOOR => parse_acu(key, "value", value).map(|acu| parsed.floor = Some(acu)),
                 TTL => parse_instant(key, "value", value).map(|t| parsed.ttl = Some(t)),
                 _ => match LayerKind::from_tag_key(key) {
@@ -258,6 +317,18 @@ impl ClusterTags {
             if let Err(problem) = result {
                 parsed.problems.push(problem);
             }
+        }
+        // A floor above the ceiling is a contradiction to report, not one to settle by
+        // clamping: neither is used, and the cluster is refused as MalformedTag.
+        if let (Some(floor), Some(ceiling)) = (parsed.floor, parsed.ceiling)
+            && floor > ceiling
+        {
+            parsed.problems.push(TagError::malformed(
+                FLOOR,
+                format!("{floor} is above {CEILING}={ceiling}"),
+            ));
+            parsed.floor = None;
+            parsed.ceiling = None;
         }
         parsed.layers.sort_by_key(|layer| layer.kind);
         parsed
@@ -298,6 +369,18 @@ fn parse_pairs(
         }
     }
     Ok(pairs)
+}
+
+/// A per-cluster ceiling: what a max may be, so at least 1 ACU (and at most 256, as any ACU).
+fn parse_ceiling(text: &str) -> Result<Acu, TagError> {
+    let ceiling = parse_acu(CEILING, "value", text)?;
+    if ceiling < Acu::ONE {
+        return Err(TagError::malformed(
+            CEILING,
+            format!("{ceiling} is below 1 ACU, the least max Aurora accepts"),
+        ));
+    }
+    Ok(ceiling)
 }
 
 fn parse_acu(tag: &str, key: &str, text: &str) -> Result<Acu, TagError> {
@@ -363,6 +446,73 @@ mod tests {
             "min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU at=2026-11-25T18:00:00Z"
         );
         assert_eq!(Layer::parse(LayerKind::Boost, &value).unwrap(), layer);
+    }
+
+    /// Issue #13 case 8: a layer whose `until` is past year 9999 (`--now 9999-12-31T23:00Z`
+    /// plus a 2 h boost) is refused before any write, naming the tag.
+    #[test]
+    fn a_layer_no_function_could_read_back_is_refused_before_writing() {
+        let mut layer = Layer {
+            kind: LayerKind::Boost,
+            min: None,
+            max: Some(Acu::new(24.0).unwrap()),
+            until: t("9999-12-31T23:00:00Z") + chrono::TimeDelta::hours(2),
+            by: "alarm:x".into(),
+            at: None,
+        };
+        let err = layer.tag_value().unwrap_err().to_string();
+        assert!(
+            err.starts_with("tag acu-pilot:boost: until=\"+10000-"),
+            "{err}"
+        );
+        assert!(err.ends_with("not written"), "{err}");
+        layer.until = t("9999-12-31T23:59:59Z");
+        assert_eq!(
+            Layer::parse(LayerKind::Boost, &layer.tag_value().unwrap()).unwrap(),
+            layer
+        );
+    }
+
+    /// Issue #13 case 10: contradictory or out-of-range guardrail tags are problems that
+    /// name the tag (so MalformedTag), never clamped into a range.
+    #[test]
+    fn contradictory_guardrail_tags_are_problems_not_clamped() {
+        for (tags, expected) in [
+            (
+                vec![(CEILING, "0")],
+                "tag acu-pilot:ceiling: 0 is below 1 ACU",
+            ),
+            (
+                vec![(CEILING, "0.5")],
+                "tag acu-pilot:ceiling: 0.5 is below 1 ACU",
+            ),
+            (vec![(CEILING, "300")], "tag acu-pilot:ceiling: "),
+            (vec![(FLOOR, "300")], "tag acu-pilot:floor: "),
+            (
+                vec![(FLOOR, "32"), (CEILING, "8")],
+                "tag acu-pilot:floor: 32 is above acu-pilot:ceiling=8",
+            ),
+        ] {
+            let parsed = ClusterTags::parse(tags.iter().copied());
+            assert_eq!(parsed.problems.len(), 1, "{tags:?}");
+            let problem = parsed.problems[0].to_string();
+            assert!(problem.starts_with(expected), "{problem}");
+            assert!(parsed.ceiling.is_none() || parsed.floor.is_none());
+        }
+        let fine = ClusterTags::parse([(FLOOR, "8"), (CEILING, "8")]);
+        assert!(fine.problems.is_empty());
+        assert_eq!(fine.ceiling, Some(Acu::new(8.0).unwrap()));
+    }
+
+    #[test]
+    fn an_original_threshold_is_finite_and_fits_a_tag() {
+        assert_eq!(format_original_threshold(12.5).unwrap(), "12.5");
+        assert_eq!(parse_original_threshold(" 12 ").unwrap(), 12.0);
+        let err = format_original_threshold(1e308).unwrap_err().to_string();
+        assert!(err.contains("309 characters; AWS allows 256"), "{err}");
+        assert!(format_original_threshold(f64::INFINITY).is_err());
+        assert!(parse_original_threshold("inf").is_err());
+        assert!(parse_original_threshold("NaN").is_err());
     }
 
     #[test]

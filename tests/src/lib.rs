@@ -15,6 +15,7 @@ use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 use chrono::{DateTime, Utc};
 
 pub mod deploy;
+pub mod race;
 
 pub(crate) fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -104,7 +104,8 @@ async fn eventbridge_high_alarm_boosts_max_moves_the_threshold_and_costs_one_of_
     // API economy: one of each, plus the threshold's tag read, tag and put.
     for (op, n) in [
         ("DescribeAlarms", 1),
-        ("DescribeDBClusters", 1),
+        // The read, and the one that verifies no other function wrote meanwhile.
+        ("DescribeDBClusters", 2),
         ("AddTagsToResource", 1),
         ("ModifyDBCluster", 1),
         ("PutEvents", 1),
@@ -114,7 +115,7 @@ async fn eventbridge_high_alarm_boosts_max_moves_the_threshold_and_costs_one_of_
     ] {
         assert_eq!(b.calls.count(op), n, "{op}: {:?}", b.calls.counts());
     }
-    assert_eq!(b.calls.operations().len(), 8, "{:?}", b.calls.counts());
+    assert_eq!(b.calls.operations().len(), 9, "{:?}", b.calls.counts());
 
     // The absolute threshold moved with max: 12 → 18 when max went 16 → 24.
     let high = format!("Aurora-{id}-High-ACU");
@@ -205,14 +206,15 @@ async fn an_event_that_says_its_role_costs_no_describe_alarms() {
     assert!(out.get("threshold").is_none());
     assert_eq!(b.calls.count("DescribeAlarms"), 0, "{:?}", b.calls.counts());
     for (op, n) in [
-        ("DescribeDBClusters", 1),
+        // The read, and the one that verifies no other function wrote meanwhile.
+        ("DescribeDBClusters", 2),
         ("AddTagsToResource", 1),
         ("ModifyDBCluster", 1),
         ("PutEvents", 1),
     ] {
         assert_eq!(b.calls.count(op), n, "{op}: {:?}", b.calls.counts());
     }
-    assert_eq!(b.calls.operations().len(), 4);
+    assert_eq!(b.calls.operations().len(), 5);
 }
 
 #[tokio::test]
@@ -334,7 +336,8 @@ async fn low_alarm_writes_economy_and_ends_the_boost_then_low_ok_ends_economy() 
     assert!(tags.contains_key("acu-pilot:economy"), "{tags:?}");
     for (op, n) in [
         ("DescribeAlarms", 1),
-        ("DescribeDBClusters", 1),
+        // The read, and the one that verifies no other function wrote meanwhile.
+        ("DescribeDBClusters", 2),
         ("AddTagsToResource", 1),
         ("RemoveTagsFromResource", 1),
         ("ModifyDBCluster", 1),
@@ -589,4 +592,68 @@ async fn the_cli_invokes_the_handler_and_prints_its_json() {
     assert!(!ok);
     assert!(err.contains("not a CloudWatch alarm event"), "{err}");
     assert!(err.contains("InvalidInput"), "{err}");
+}
+
+/// Issue #13 case 8: with `now` at the end of year 9999 the boost's `until` cannot be
+/// written in a form any function reads back. The event fails, naming the tag, before any
+/// write: no layer tag, no threshold moved (before: the tag was written, the threshold
+/// moved, then every function refused the cluster as MalformedTag).
+#[tokio::test]
+async fn a_boost_ending_after_year_9999_fails_before_any_write() {
+    let id = managed("alarm-9999", 0.5, 16.0, "min=0.5 max=16", &[]).await;
+    let b = bench(Config::default()).await;
+    let event = fixture("alarm-eventbridge-high-alarm.json", &id);
+    let err = handle(
+        Function::AlarmHandler,
+        event,
+        at("9999-12-31T23:00:00Z"),
+        &b.deps,
+    )
+    .await
+    .expect_err("an until past 9999 cannot be written");
+    let message = err.to_string();
+    assert!(
+        matches!(err, Error::InvalidInput { .. }) && message.contains("acu-pilot:boost"),
+        "{message}"
+    );
+    assert!(b.calls.writes().is_empty(), "{:?}", b.calls.writes());
+    assert!(!cluster_tags(&id).await.contains_key("acu-pilot:boost"));
+    assert_eq!(
+        alarm_threshold(&format!("Aurora-{id}-High-ACU")).await,
+        12.0
+    );
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+}
+
+/// Issue #13 case 10: `acu-pilot:ceiling=0`, or a floor tag above the ceiling tag, is
+/// refused as MalformedTag naming the tag; the cluster is left as it is (before: clamped
+/// to 0.5-1 ACU, and to 8-8).
+#[tokio::test]
+async fn contradictory_guardrail_tags_are_malformed_not_clamped() {
+    for (prefix, tags, tag) in [
+        (
+            "alarm-ceil0",
+            vec![("acu-pilot:ceiling", "0")],
+            "acu-pilot:ceiling",
+        ),
+        (
+            "alarm-floorceil",
+            vec![("acu-pilot:floor", "32"), ("acu-pilot:ceiling", "8")],
+            "acu-pilot:floor",
+        ),
+    ] {
+        let id = managed(prefix, 4.0, 64.0, "min=4 max=64", &tags).await;
+        let b = bench(Config::default()).await;
+        let event = fixture("alarm-eventbridge-high-alarm.json", &id);
+        let err = handle(Function::AlarmHandler, event, at(NOW), &b.deps)
+            .await
+            .expect_err("malformed guardrail tags");
+        let message = err.to_string();
+        assert!(
+            matches!(err, Error::MalformedTag { .. }) && message.contains(tag),
+            "{message}"
+        );
+        assert!(b.calls.writes().is_empty(), "{:?}", b.calls.writes());
+        assert_eq!(live_range(&id).await, (4.0, 64.0));
+    }
 }

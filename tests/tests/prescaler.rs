@@ -134,7 +134,12 @@ async fn lead_time_raises_min_at_13_30_utc_not_13_29_then_restores_and_repeats_w
         "{tag}"
     );
     eprintln!("api calls, tick that writes: {:?}", calls.counts());
-    assert_eq!(calls.count("DescribeDBClusters"), 1, "one listing per tick");
+    // One listing, and after the write one read verifying no other function wrote meanwhile.
+    assert_eq!(
+        calls.count("DescribeDBClusters"),
+        2,
+        "one listing and one verifying read"
+    );
     assert_eq!(
         writes_for(&calls, &id),
         vec!["AddTagsToResource", "ModifyDBCluster", "PutEvents"],
