@@ -40,7 +40,7 @@ lint: toolchain ## cargo fmt --check, clippy -D warnings, and the crate layering
 	scripts/check-layers.sh
 
 .PHONY: validate
-validate: ## cfn-lint, checkov and sam validate --lint on template.yaml
+validate: ## cfn-lint, checkov and sam validate --lint on template.yaml; cfn-lint and checkov on spoke.yaml
 	scripts/validate.sh
 
 .PHONY: test

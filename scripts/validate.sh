@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Validates template.yaml: cfn-lint (0 errors, 0 warnings), checkov (0 failed checks;
-# skips only inside the template, each with a written reason) and `sam validate --lint`.
+# skips only inside the template, each with a written reason) and `sam validate --lint`;
+# then the spoke template (spoke.yaml, plain CloudFormation for a StackSet) with cfn-lint
+# and checkov the same way. An explicit template argument validates only that one.
 #
 # The tools live in project-local virtualenvs, created on first use from the pinned
 # requirement files next to this script:
@@ -47,3 +49,12 @@ echo "==> sam validate --lint"
 .venv-tools/bin/sam validate --lint --template-file "$template"
 
 echo "==> $template is valid"
+
+if [[ $# -eq 0 ]]; then
+    spoke=spoke.yaml
+    echo "==> cfn-lint $spoke"
+    .venv-tools/bin/cfn-lint --non-zero-exit-code warning -- "$spoke"
+    echo "==> checkov $spoke"
+    .venv-checkov/bin/checkov -f "$spoke" --framework cloudformation --quiet --compact --skip-download
+    echo "==> $spoke is valid"
+fi

@@ -3,12 +3,18 @@
 //! alarms, and decommission clusters past their TTL.
 //!
 //! API economy: one paginated DescribeDBClusters for the managed clusters (tags come with
-//! it, so no per-cluster describe), one more unfiltered one to know which clusters exist,
-//! DescribeAlarms for the two alarm name prefixes acu-pilot's IAM policy allows
-//! (`acu-pilot-`, `Aurora-`) and one ListTagsForResource per such alarm, because
-//! DescribeAlarms carries no tags. Alarms named otherwise are never ours, so they are
-//! never listed nor tagged-read: that keeps the calls O(clusters + our alarms) whatever
-//! else the account holds. Writes happen only for a cluster with something to change.
+//! it, so no per-cluster describe) and DescribeAlarms (100 per page) for the two alarm
+//! name prefixes acu-pilot's IAM policy allows (`acu-pilot-`, `Aurora-`). DescribeAlarms
+//! carries no tags, and reading them is one ListTagsForResource per alarm, so tags are read
+//! only for the alarms this sweep may act on ([`needs_tags`]): a candidate orphan (its
+//! `DBClusterIdentifier` is no managed cluster), a firing high alarm whose boost to renew,
+//! a moved threshold to restore, an old-shape alarm to report. Every action still checks
+//! the tags it read (the `acu-pilot:cluster` tag, the created-by proof before a delete);
+//! the dimension only decides whose tags are worth reading. An unchanged fleet is then
+//! O(clusters / 100) calls; the unfiltered DescribeDBClusters that tells an orphan from an
+//! unmanaged cluster's alarm runs only when a proven candidate orphan exists. Alarms named
+//! otherwise are never ours, so they are never listed. Writes happen only for a cluster
+//! with something to change.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -239,17 +245,14 @@ pub async fn sweep(
     now: DateTime<Utc>,
 ) -> Result<Summary> {
     let concurrency = config.janitor.concurrency.max(1);
-    let managed: Vec<Cluster> = clusters
-        .list_managed()
-        .await?
-        .into_iter()
-        .filter(|c| scope.covers(&c.id))
-        .collect();
+    let every_managed: Vec<Cluster> = clusters.list_managed().await?;
     let mut errors = Vec::new();
 
-    // Alarms are listed before the cluster ids: a cluster created in between has alarms
-    // this sweep has not seen, so it can never make them look orphaned.
-    let ours = match our_alarms(alarms, concurrency).await {
+    // Alarms are listed after the managed clusters: a cluster created in between has
+    // alarms whose dimension names no listed cluster, so they are candidate orphans whose
+    // tags are read, and the unfiltered listing of existing clusters (after this one) keeps
+    // them.
+    let ours = match our_alarms(alarms, &every_managed, scope, now, concurrency).await {
         Ok((tagged, alarm_errors)) => {
             errors.extend(alarm_errors);
             Some(
@@ -264,6 +267,10 @@ pub async fn sweep(
             None
         }
     };
+    let managed: Vec<Cluster> = every_managed
+        .into_iter()
+        .filter(|c| scope.covers(&c.id))
+        .collect();
     let mut by_cluster: BTreeMap<&str, Vec<&TaggedAlarm>> = BTreeMap::new();
     for alarm in ours.iter().flatten() {
         if let Some(id) = alarm.cluster() {
@@ -526,6 +533,11 @@ where
                 crate::emf::emit_range("janitor", &cluster.id, done.after, now.timestamp_millis());
             }
         }
+        // Before the expired boost's tag goes: that tag is what makes the next sweep read
+        // this cluster's alarm tags again (`needs_tags`), so a failed restore is retried.
+        report.thresholds_restored =
+            restore_alarm_thresholds(self.alarms, &current.tags(), alarms, now, config.dry_run)
+                .await?;
         // After the range: if the modify failed, the expired tag stays and still explains
         // the live range next time, instead of that range turning into "drift".
         if !expired_keys.is_empty() {
@@ -537,9 +549,6 @@ where
             }
             report.expired_layers = plan.expired.clone();
         }
-        report.thresholds_restored =
-            restore_alarm_thresholds(self.alarms, &current.tags(), alarms, now, config.dry_run)
-                .await?;
         // After the threshold restore, which writes the alarm as it was listed.
         (report.diluted_alarms, report.alarms_made_role_aware) =
             self.diluted_alarms(&cluster.id, alarms).await?;
@@ -629,16 +638,22 @@ async fn restore_alarm_thresholds(
     Ok(restored)
 }
 
-/// Our alarms with their tags. A listing failure fails the alarm half of the sweep; a
-/// failure to read one alarm's tags only skips that alarm.
+/// Our alarms with their tags, for those this sweep may act on ([`needs_tags`]). A
+/// listing failure fails the alarm half of the sweep; a failure to read one alarm's tags
+/// only skips that alarm.
 async fn our_alarms(
     alarms: &impl Alarms,
+    managed: &[Cluster],
+    scope: &Scope,
+    now: DateTime<Utc>,
     concurrency: usize,
 ) -> Result<(Vec<TaggedAlarm>, Vec<SweepError>)> {
     let mut listed = Vec::new();
     for prefix in ALARM_PREFIXES {
         listed.extend(alarms.list(Some(prefix)).await?);
     }
+    let managed: BTreeMap<&str, &Cluster> = managed.iter().map(|c| (c.id.as_str(), c)).collect();
+    listed.retain(|alarm| needs_tags(alarm, &managed, scope, now));
     let results: Vec<(Alarm, Result<BTreeMap<String, String>>)> = stream::iter(listed)
         .map(|alarm| async move {
             let tags = alarms.tags(&alarm.arn).await;
@@ -658,6 +673,57 @@ async fn our_alarms(
     tagged.retain(|a| a.cluster().is_some());
     tagged.sort_by(|a, b| a.alarm.spec.name.cmp(&b.alarm.spec.name));
     Ok((tagged, errors))
+}
+
+/// Whether the sweep may act on `alarm`, judged from what DescribeAlarms and
+/// DescribeDBClusters already gave (its dimension, state, threshold; the cluster's tags and
+/// range), so its tags are worth one ListTagsForResource. Errs towards reading: a wrong
+/// `true` costs a call, a wrong `false` defers an action. Every action checks the tags.
+fn needs_tags(
+    alarm: &Alarm,
+    managed: &BTreeMap<&str, &Cluster>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> bool {
+    let watched = alarm
+        .spec
+        .dimensions
+        .get(CLUSTER_DIMENSION)
+        .map(String::as_str);
+    let Some(cluster) = watched.and_then(|id| managed.get(id)) else {
+        // No managed cluster by that dimension: a candidate orphan (or an alarm on an
+        // unmanaged cluster, which the existence check keeps). A scoped sweep reads only
+        // those that name one of its clusters, by dimension or in the alarm's name.
+        return match &scope.clusters {
+            None => true,
+            Some(ids) => ids
+                .iter()
+                .any(|id| watched == Some(id.as_str()) || alarm.spec.name.contains(id.as_str())),
+        };
+    };
+    if !scope.covers(&cluster.id) || alarm.is_metric_math {
+        return false;
+    }
+    let tags = cluster.tags();
+    let high = alarm.spec.comparison.starts_with("GreaterThan");
+    // A firing high alarm whose boost the sweep renews (or gives back).
+    let renews = cluster.is_available()
+        && high
+        && alarm.state.as_deref() == Some("ALARM")
+        && acu_pilot_core::policy::alarm::renews_boost(&tags, &alarm.spec.name);
+    // A threshold the alarm-handler may have moved with max, once the boost is over: the
+    // boost (expired, removed after the restore) or the economy layer that ended it is
+    // still on the cluster, or the threshold is one the live max can never cross.
+    let restores = alarm_thresholds::is_absolute_high(alarm)
+        && alarm_thresholds::boost_is_over(&tags, now)
+        && (tags.layer(LayerKind::Boost).is_some()
+            || tags.layer(LayerKind::Economy).is_some()
+            || cluster
+                .range
+                .is_some_and(|r| alarm.spec.threshold >= r.max.value()));
+    // An old-shape alarm, reported on every sweep until it is replaced.
+    let diluted = provision::is_diluted(&alarm.spec);
+    renews || restores || diluted
 }
 
 /// Deletes our alarms whose cluster is in no DescribeDBClusters listing.

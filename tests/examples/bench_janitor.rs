@@ -1,24 +1,32 @@
-//! `make bench`'s janitor figures: a sweep of an unchanged fleet of 100, then 500,
-//! emulated clusters (each with its high and low alarm, as the provisioner makes them),
-//! timed, with the API calls counted by the SDK interceptor.
+//! `make bench`'s janitor figures: a sweep of an unchanged fleet of 200, then 1,000,
+//! emulated clusters (each with its high and low alarm, as the provisioner makes them:
+//! on the writer's series, tagged with their cluster, role and proof), timed, with the API
+//! calls counted by the SDK interceptor.
 //!
 //!     scripts/with-emulator.sh cargo run -p acu-pilot-tests --example bench_janitor
 //!
 //! A fleet is "unchanged" when every cluster already has its desired range: the sweep must
 //! then make zero write calls (PutEvents excepted: one `Janitor Sweep` event per sweep),
-//! and its calls per cluster must stay flat as the fleet grows.
+//! and its calls per cluster must stay at most 0.1 (issue #18): the alarms' tags are read
+//! only for alarms the sweep would act on, and none of these is one.
 
 use std::time::Instant;
 
 use acu_pilot_app::janitor::{NoDecommission, Scope, sweep};
+use acu_pilot_aws::cloudwatch::CloudWatchAlarms;
+use acu_pilot_core::capacity::Acu;
 use acu_pilot_core::config::Config;
+use acu_pilot_core::ownership::{CREATED_BY, Resource};
+use acu_pilot_core::policy::provision;
+use acu_pilot_ports::Alarms;
 use acu_pilot_tests::*;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use futures::stream::{self, StreamExt};
 
-const FLEETS: [usize; 2] = [100, 500];
+const FLEETS: [usize; 2] = [200, 1000];
+/// Issue #18: an unchanged fleet costs at most this many calls per cluster and sweep.
+const MAX_CALLS_PER_CLUSTER: f64 = 0.1;
 
-async fn add_cluster(cw: &aws_sdk_cloudwatch::Client, n: usize) {
+async fn add_cluster(alarms: &CloudWatchAlarms, n: usize) {
     let id = format!("bench-{n:04}");
     create_cluster(
         &id,
@@ -30,26 +38,13 @@ async fn add_cluster(cw: &aws_sdk_cloudwatch::Client, n: usize) {
         ],
     )
     .await;
-    for (role, threshold) in [("high", 12.0), ("low", 1.0)] {
-        cw.put_metric_alarm()
-            .alarm_name(format!("acu-pilot-{id}-{role}"))
-            .namespace("AWS/RDS")
-            .metric_name("ServerlessDatabaseCapacity")
-            .dimensions(
-                Dimension::builder()
-                    .name("DBClusterIdentifier")
-                    .value(&id)
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(60)
-            .evaluation_periods(3)
-            .threshold(threshold)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .set_tags(Some(alarm_ownership_tags(&id, role)))
-            .send()
-            .await
-            .expect("put alarm");
+    let max = Acu::new(16.0).expect("max");
+    for (spec, mut tags) in provision::alarm_specs(&id, max, true) {
+        tags.push((
+            CREATED_BY.to_owned(),
+            ownership_key().proof(Resource::Alarm(&spec.name)),
+        ));
+        alarms.put(&spec, &tags).await.expect("put alarm");
     }
 }
 
@@ -69,7 +64,7 @@ async fn main() {
     acu_pilot_app::emf::set_sink(acu_pilot_app::emf::Sink::Off);
     let config = Config::default();
     let (aws, calls) = recorded_aws(&config).await;
-    let cw = cloudwatch().await;
+    let cw = CloudWatchAlarms::new(cloudwatch().await);
     let now = at("2026-11-25T19:00:00Z");
     let everything = Scope::default();
     let mut created = 0;
@@ -153,9 +148,22 @@ async fn main() {
         large.millis / small.millis,
         size,
     );
-    let failed = rows.iter().any(|r| r.writes > 0);
-    if failed {
+    let mut failed = false;
+    if rows.iter().any(|r| r.writes > 0) {
         eprintln!("FAIL: a sweep of an unchanged fleet made write calls");
+        failed = true;
+    }
+    if let Some(r) = rows
+        .iter()
+        .find(|r| r.calls as f64 / r.seen as f64 > MAX_CALLS_PER_CLUSTER)
+    {
+        eprintln!(
+            "FAIL: {} calls for {} clusters, more than {MAX_CALLS_PER_CLUSTER} per cluster",
+            r.calls, r.seen
+        );
+        failed = true;
+    }
+    if failed {
         std::process::exit(1);
     }
 }

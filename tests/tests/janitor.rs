@@ -599,3 +599,62 @@ async fn a_sweep_where_most_clusters_failed_publishes_its_summary_and_fails() {
         "the Janitor Sweep summary is published"
     );
 }
+
+/// Issue #18: DescribeAlarms carries no tags, so the sweep reads them (one
+/// ListTagsForResource each) only for alarms it would act on. An in-sync cluster's alarms,
+/// as the provisioner makes them, cost none; a threshold the alarm-handler moved, whose
+/// boost a low alarm ended (the economy layer on the cluster says so), is still read and
+/// put back.
+#[tokio::test]
+async fn alarm_tags_are_read_only_for_alarms_the_sweep_acts_on() {
+    use acu_pilot_core::capacity::Acu;
+    use acu_pilot_core::policy::provision;
+    use acu_pilot_ports::Alarms;
+
+    let economy = format!("until={LATER} by=alarm:low at={EARLIER}");
+    let in_sync = cluster("jan-economy-sync", 0.5, 16.0, &[]).await;
+    let ended = cluster(
+        "jan-economy-ended",
+        0.5,
+        16.0,
+        &[("acu-pilot:economy", economy)],
+    )
+    .await;
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let key = ownership_key();
+    let mut moved = String::new();
+    for id in [&in_sync, &ended] {
+        for (mut spec, mut tags) in provision::alarm_specs(id, Acu::new(16.0).unwrap(), true) {
+            tags.push((
+                CREATED_BY.to_owned(),
+                key.proof(Resource::Alarm(&spec.name)),
+            ));
+            if id == &ended && spec.comparison.starts_with("GreaterThan") {
+                // As the alarm-handler left it: moved with max 16 → 24, original recorded.
+                tags.push((
+                    "acu-pilot:original-threshold".to_owned(),
+                    spec.threshold.to_string(),
+                ));
+                spec.threshold *= 1.5;
+                moved = spec.name.clone();
+            }
+            aws.alarms.put(&spec, &tags).await.expect("put alarm");
+        }
+    }
+    calls.clear();
+
+    let summary = run(&aws, &config, &[&in_sync, &ended], &NoDecommission).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let restored = entry(&summary, &ended).expect("reported");
+    assert_eq!(restored.thresholds_restored, vec![moved.clone()]);
+    assert_eq!(alarm(&moved).await.expect("kept").0, 12.0);
+    assert!(entry(&summary, &in_sync).is_none(), "{summary:?}");
+    assert_eq!(
+        calls.count("ListTagsForResource"),
+        1,
+        "only the moved alarm's tags: {:?}",
+        calls.counts()
+    );
+    assert_eq!(calls.count("DeleteAlarms"), 0);
+}
