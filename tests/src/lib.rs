@@ -231,6 +231,24 @@ pub async fn create_cluster(id: &str, min: f64, max: f64, tags: &[(&str, &str)])
         .to_owned()
 }
 
+/// Creates cluster `id` on `min..max` as acu-pilot manages one: the owner's managed tag, a
+/// baseline (`min=0.5 max=16` unless `extra` brings its own) and the `extra` tags.
+pub async fn create_managed(id: &str, min: f64, max: f64, extra: &[(&str, &str)]) -> String {
+    let mut tags = vec![("acu-pilot:managed", "true")];
+    if !extra.iter().any(|(key, _)| *key == "acu-pilot:baseline") {
+        tags.push(("acu-pilot:baseline", "min=0.5 max=16"));
+    }
+    tags.extend_from_slice(extra);
+    create_cluster(id, min, max, &tags).await
+}
+
+/// [`create_managed`] under a fresh id made from `prefix`; returns the id.
+pub async fn managed_cluster(prefix: &str, min: f64, max: f64, extra: &[(&str, &str)]) -> String {
+    let id = unique_id(prefix);
+    create_managed(&id, min, max, extra).await;
+    id
+}
+
 /// The live range of a cluster, as (min, max).
 pub async fn live_range(id: &str) -> (f64, f64) {
     let out = rds()

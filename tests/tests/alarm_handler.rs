@@ -39,13 +39,9 @@ async fn managed(
     baseline: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let id = unique_id(prefix);
-    let mut tags = vec![
-        ("acu-pilot:managed", "true"),
-        ("acu-pilot:baseline", baseline),
-    ];
+    let mut tags = vec![("acu-pilot:baseline", baseline)];
     tags.extend_from_slice(extra);
-    create_cluster(&id, min, max, &tags).await;
+    let id = managed_cluster(prefix, min, max, &tags).await;
     recipe_alarms(&id).await;
     id
 }

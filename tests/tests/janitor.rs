@@ -20,21 +20,9 @@ const NOW: &str = "2026-11-25T19:00:00Z";
 const EARLIER: &str = "2026-11-25T18:00:00Z";
 const LATER: &str = "2026-11-25T21:00:00Z";
 
-fn managed(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
-    let mut tags = vec![
-        ("acu-pilot:managed", "true".to_owned()),
-        ("acu-pilot:baseline", "min=0.5 max=16".to_owned()),
-    ];
-    tags.extend(extra.iter().cloned());
-    tags
-}
-
 async fn cluster(prefix: &str, min: f64, max: f64, extra: &[(&'static str, String)]) -> String {
-    let id = unique_id(prefix);
-    let tags = managed(extra);
-    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    create_cluster(&id, min, max, &tags).await;
-    id
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    managed_cluster(prefix, min, max, &extra).await
 }
 
 fn scope(ids: &[&str]) -> Scope {
@@ -490,9 +478,7 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
     let id = unique_id("jan-firing");
     let by = format!("by=alarm:Aurora-{id}-High-ACU");
     let boost = format!("max=24 until={EARLIER} {by} at=2026-11-25T16:00:00Z");
-    let tags = managed(&[("acu-pilot:boost", boost)]);
-    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    create_cluster(&id, 0.5, 24.0, &tags).await;
+    create_managed(&id, 0.5, 24.0, &[("acu-pilot:boost", &boost)]).await;
     recipe_alarms(&id).await;
     let cw = cloudwatch().await;
     let high = find_alarm(&format!("Aurora-{id}-High-ACU"))
@@ -540,9 +526,7 @@ async fn a_boost_whose_high_alarm_is_still_firing_is_renewed_not_expired() {
 #[tokio::test]
 async fn a_firing_high_alarm_whose_boost_tag_is_gone_gets_its_boost_back() {
     let id = unique_id("jan-lost-boost");
-    let tags = managed(&[]);
-    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    create_cluster(&id, 0.5, 16.0, &tags).await;
+    create_managed(&id, 0.5, 16.0, &[]).await;
     recipe_alarms(&id).await;
     let cw = cloudwatch().await;
     let name = format!("Aurora-{id}-High-ACU");

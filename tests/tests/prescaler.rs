@@ -29,21 +29,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn managed_cluster(prefix: &str, extra: &[(&str, &str)]) -> String {
-    let id = unique_id(prefix);
-    create_managed(&id, extra).await;
-    id
-}
-
-async fn create_managed(id: &str, extra: &[(&str, &str)]) {
-    let mut tags = vec![
-        ("acu-pilot:managed", "true"),
-        ("acu-pilot:baseline", "min=0.5 max=16"),
-    ];
-    tags.extend_from_slice(extra);
-    create_cluster(id, 0.5, 16.0, &tags).await;
-}
-
 fn write_calendar(id: &str, yaml: &str) -> String {
     let path = std::env::temp_dir().join(format!("acu-pilot-calendar-{id}.yaml"));
     std::fs::write(&path, yaml).expect("write the calendar");
@@ -104,7 +89,7 @@ fn writes_for(calls: &CallRecorder, id: &str) -> Vec<String> {
 #[tokio::test]
 async fn lead_time_raises_min_at_13_30_utc_not_13_29_then_restores_and_repeats_write_nothing() {
     let _serial = serial();
-    let id = managed_cluster("prescale-lead", &[]).await;
+    let id = managed_cluster("prescale-lead", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
@@ -167,7 +152,7 @@ async fn lead_time_raises_min_at_13_30_utc_not_13_29_then_restores_and_repeats_w
 #[tokio::test]
 async fn overlapping_windows_take_the_max() {
     let _serial = serial();
-    let id = managed_cluster("prescale-overlap", &[]).await;
+    let id = managed_cluster("prescale-overlap", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
@@ -200,7 +185,7 @@ async fn overlapping_windows_take_the_max() {
 #[tokio::test]
 async fn an_exclusion_date_skips_a_recurring_event() {
     let _serial = serial();
-    let id = managed_cluster("prescale-exclude", &[]).await;
+    let id = managed_cluster("prescale-exclude", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
@@ -226,7 +211,7 @@ async fn an_exclusion_date_skips_a_recurring_event() {
 #[tokio::test]
 async fn dst_gaps_move_forward_and_repeated_times_take_the_first_in_two_zones() {
     let _serial = serial();
-    let id = managed_cluster("prescale-dst", &[]).await;
+    let id = managed_cluster("prescale-dst", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
@@ -301,7 +286,7 @@ fn forecast_config(id: &str) -> Config {
 async fn the_forecast_prescales_before_the_friday_peak_and_not_on_thursday() {
     let _serial = serial();
     let id = unique_id("prescale-forecast");
-    create_managed(&id, &[("acu-pilot-test", &id)]).await;
+    create_managed(&id, 0.5, 16.0, &[("acu-pilot-test", &id)]).await;
     let friday = a_friday_afternoon();
     put_capacity_history(&id, &friday_history(friday, None)).await;
     let config = forecast_config(&id);
@@ -348,7 +333,7 @@ async fn the_forecast_prescales_before_the_friday_peak_and_not_on_thursday() {
 async fn the_forecast_survives_a_missing_week() {
     let _serial = serial();
     let id = unique_id("prescale-gap");
-    create_managed(&id, &[("acu-pilot-test", &id)]).await;
+    create_managed(&id, 0.5, 16.0, &[("acu-pilot-test", &id)]).await;
     let friday = a_friday_afternoon();
     put_capacity_history(&id, &friday_history(friday, Some(2))).await;
     let config = forecast_config(&id);
@@ -365,7 +350,7 @@ async fn the_forecast_survives_a_missing_week() {
 #[tokio::test]
 async fn bad_calendars_are_rejected_naming_the_entry_and_field_and_nothing_is_written() {
     let _serial = serial();
-    let id = managed_cluster("prescale-bad", &[]).await;
+    let id = managed_cluster("prescale-bad", 0.5, 16.0, &[]).await;
     for (yaml, named) in [
         (
             format!(
@@ -419,7 +404,7 @@ async fn bad_calendars_are_rejected_naming_the_entry_and_field_and_nothing_is_wr
 #[tokio::test]
 async fn a_calendar_in_ssm_is_read_once_per_tick() {
     let _serial = serial();
-    let id = managed_cluster("prescale-ssm", &[]).await;
+    let id = managed_cluster("prescale-ssm", 0.5, 16.0, &[]).await;
     let name = format!("/acu-pilot-tests/{id}/calendar");
     put_calendar_parameter(
         &name,
@@ -460,7 +445,7 @@ async fn a_calendar_in_ssm_is_read_once_per_tick() {
 #[tokio::test]
 async fn a_dry_run_reports_the_layer_and_range_but_writes_neither() {
     let _serial = serial();
-    let id = managed_cluster("prescale-dry", &[]).await;
+    let id = managed_cluster("prescale-dry", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
@@ -486,8 +471,8 @@ async fn a_dry_run_reports_the_layer_and_range_but_writes_neither() {
 #[tokio::test]
 async fn errors_are_isolated_per_cluster_and_fail_the_tick_only_when_all_fail() {
     let _serial = serial();
-    let healthy = managed_cluster("prescale-ok", &[]).await;
-    let stopped = managed_cluster("prescale-stopped", &[]).await;
+    let healthy = managed_cluster("prescale-ok", 0.5, 16.0, &[]).await;
+    let stopped = managed_cluster("prescale-stopped", 0.5, 16.0, &[]).await;
     rds()
         .await
         .stop_db_cluster()
@@ -548,7 +533,7 @@ async fn errors_are_isolated_per_cluster_and_fail_the_tick_only_when_all_fail() 
 #[tokio::test]
 async fn the_cli_invokes_the_pre_scaler_on_a_scheduled_event() {
     let _serial = serial();
-    let id = managed_cluster("prescale-cli", &[]).await;
+    let id = managed_cluster("prescale-cli", 0.5, 16.0, &[]).await;
     let path = write_calendar(
         &id,
         &format!(
