@@ -33,18 +33,22 @@ impl Zone {
         if name.is_empty() {
             return None;
         }
-        // Bounded by the database's few hundred names: each is loaded and kept once.
-        static LOADED: OnceLock<Mutex<HashMap<String, Zone>>> = OnceLock::new();
+        // `Zone` is `Copy` (chrono's offsets carry it), so each zone is loaded once and kept
+        // for the process. Keyed by the database's own spelling, not the caller's (look-ups
+        // ignore case), so what is kept is bounded by the database's few hundred names
+        // whatever a calendar writes.
+        static LOADED: OnceLock<Mutex<HashMap<&'static str, Zone>>> = OnceLock::new();
+        let tz = jiff::tz::TimeZone::get(name).ok()?;
         let loaded = LOADED.get_or_init(Default::default);
         let mut loaded = loaded
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(zone) = loaded.get(name) {
+        let canonical = tz.iana_name().unwrap_or("UTC").to_owned();
+        if let Some(zone) = loaded.get(canonical.as_str()) {
             return Some(*zone);
         }
-        let tz = jiff::tz::TimeZone::get(name).ok()?;
         let zone = Zone(Box::leak(Box::new(tz)));
-        loaded.insert(name.to_owned(), zone);
+        loaded.insert(zone.name(), zone);
         Some(zone)
     }
 
