@@ -8,7 +8,8 @@
 //! carries no tags, and reading them is one ListTagsForResource per alarm, so tags are read
 //! only for the alarms this sweep may act on ([`needs_tags`]): a candidate orphan (its
 //! `DBClusterIdentifier` is no managed cluster), a firing high alarm whose boost to renew,
-//! a moved threshold to restore, an old-shape alarm to report. Every action still checks
+//! a moved threshold to restore (and, whatever the cluster shows, the absolute high alarms
+//! of the clusters in this sweep's slice of a 10-hour cycle), an old-shape alarm to report. Every action still checks
 //! the tags it read (the `acu-pilot:cluster` tag, the created-by proof before a delete);
 //! the dimension only decides whose tags are worth reading. An unchanged fleet is then
 //! O(clusters / 100) calls; the unfiltered DescribeDBClusters that tells an orphan from an
@@ -714,13 +715,17 @@ fn needs_tags(
     // A threshold the alarm-handler may have moved with max, once the boost is over: the
     // boost (expired, removed after the restore) or the economy layer that ended it is
     // still on the cluster, or the threshold is one the live max can never cross.
+    // Nothing else reveals a boost removed by hand, with no economy layer, that left a
+    // moved threshold below max: each sweep also reads a rotating slice of the fleet's
+    // absolute high alarms, so every one is checked at least once in ten hours.
     let restores = alarm_thresholds::is_absolute_high(alarm)
         && alarm_thresholds::boost_is_over(&tags, now)
         && (tags.layer(LayerKind::Boost).is_some()
             || tags.layer(LayerKind::Economy).is_some()
             || cluster
                 .range
-                .is_some_and(|r| alarm.spec.threshold >= r.max.value()));
+                .is_some_and(|r| alarm.spec.threshold >= r.max.value())
+            || policy::threshold_recheck_due(&cluster.id, now));
     // An old-shape alarm, reported on every sweep until it is replaced.
     let diluted = provision::is_diluted(&alarm.spec);
     renews || restores || diluted

@@ -10,6 +10,7 @@ use acu_pilot_aws::{Aws, CallRecorder};
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::Result;
 use acu_pilot_core::ownership::{CREATED_BY, OwnershipKey, Resource};
+use acu_pilot_core::policy::janitor::{THRESHOLD_RECHECK_CYCLE_SECS, threshold_recheck_due};
 use acu_pilot_lambda::{Deps, Function};
 use acu_pilot_ports::Cluster;
 use acu_pilot_tests::*;
@@ -634,11 +635,92 @@ async fn alarm_tags_are_read_only_for_alarms_the_sweep_acts_on() {
     assert_eq!(restored.thresholds_restored, vec![moved.clone()]);
     assert_eq!(alarm(&moved).await.expect("kept").0, 12.0);
     assert!(entry(&summary, &in_sync).is_none(), "{summary:?}");
+    // The in-sync cluster's high alarm is read too when this sweep's slice of the
+    // recheck cycle holds it.
+    let sliced = usize::from(threshold_recheck_due(&in_sync, at(NOW)));
     assert_eq!(
         calls.count("ListTagsForResource"),
-        1,
-        "only the moved alarm's tags: {:?}",
+        1 + sliced,
+        "only the moved alarm's tags (and the slice's): {:?}",
         calls.counts()
     );
     assert_eq!(calls.count("DeleteAlarms"), 0);
+}
+
+/// A boost to max 20 moved the high alarm 12 → 15; the boost tag was then removed by hand,
+/// with no economy layer, and max is back at 16. Nothing on the cluster points at the
+/// moved threshold (no layer, and 15 is below max, so a "threshold ≥ max" check cannot
+/// see it). The rotating slice still reads its tags within one cycle of 15-minute sweeps,
+/// and puts the original back, once.
+#[tokio::test]
+async fn a_moved_threshold_with_no_boost_and_no_economy_layer_is_restored_within_the_cycle() {
+    use acu_pilot_core::capacity::Acu;
+    use acu_pilot_core::policy::provision;
+    use acu_pilot_ports::Alarms;
+
+    let id = cluster("jan-slice", 0.5, 16.0, &[]).await;
+    let config = Config::default();
+    let (aws, calls) = recorded_aws(&config).await;
+    let key = ownership_key();
+    let mut moved = String::new();
+    for (mut spec, mut tags) in provision::alarm_specs(&id, Acu::new(16.0).unwrap(), true) {
+        tags.push((
+            CREATED_BY.to_owned(),
+            key.proof(Resource::Alarm(&spec.name)),
+        ));
+        if spec.comparison.starts_with("GreaterThan") {
+            tags.push((
+                "acu-pilot:original-threshold".to_owned(),
+                spec.threshold.to_string(),
+            ));
+            spec.threshold = 15.0;
+            moved = spec.name.clone();
+        }
+        aws.alarms.put(&spec, &tags).await.expect("put alarm");
+    }
+    let original = 12.0;
+
+    let sweeps = THRESHOLD_RECHECK_CYCLE_SECS / 900;
+    let start = at(NOW);
+    let mut restored_at = Vec::new();
+    for k in 0..sweeps {
+        let now = start + chrono::Duration::seconds(k * 900);
+        calls.clear();
+        let summary = sweep(
+            &aws.clusters,
+            &aws.alarms,
+            &aws.notifier,
+            &NoDecommission,
+            &config,
+            &scope(&[&id]),
+            now,
+        )
+        .await
+        .expect("sweep");
+        assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+        let threshold = alarm(&moved).await.expect("kept").0;
+        if entry(&summary, &id).is_some_and(|r| r.thresholds_restored == vec![moved.clone()]) {
+            assert!(
+                threshold_recheck_due(&id, now),
+                "restored outside the slice at {now}"
+            );
+            assert_eq!(threshold, original);
+            restored_at.push(k);
+        } else if restored_at.is_empty() {
+            // Not yet in the slice: untouched, and its tags not even read.
+            assert_eq!(threshold, 15.0, "at {now}");
+            assert_eq!(
+                calls.count("ListTagsForResource"),
+                0,
+                "at {now}: {:?}",
+                calls.counts()
+            );
+        }
+    }
+    assert_eq!(
+        restored_at.len(),
+        1,
+        "restored once in the cycle: {restored_at:?}"
+    );
+    assert_eq!(alarm(&moved).await.expect("kept").0, original);
 }

@@ -147,8 +147,63 @@ pub fn orphan_alarms<'a>(
         .collect()
 }
 
+/// How often every absolute high alarm's threshold is checked even when nothing on its
+/// cluster points at a moved threshold: a boost removed by hand, with no economy layer,
+/// leaves a moved threshold below max that no other signal reveals.
+pub const THRESHOLD_RECHECK_CYCLE_SECS: i64 = 10 * 3600;
+
+/// The stretch of that cycle one sweep covers: the janitor's 15-minute schedule plus a
+/// margin, so a sweep that starts a little late still covers what its predecessor did not
+/// (an alarm may then be read twice in one cycle, never skipped).
+pub const THRESHOLD_RECHECK_WINDOW_SECS: i64 = 18 * 60;
+
+/// Whether a sweep at `now` re-reads the tags of `cluster_id`'s absolute high alarms. Each
+/// cluster has a fixed point in the 10-hour cycle (a stable hash of its id, so it does not
+/// move between processes or releases); the sweep whose window ends at or just after that
+/// point covers it. About 1/33 of the fleet per sweep.
+pub fn threshold_recheck_due(cluster_id: &str, now: DateTime<Utc>) -> bool {
+    let point = (fnv1a(cluster_id.as_bytes()) % THRESHOLD_RECHECK_CYCLE_SECS as u64) as i64;
+    (now.timestamp() - point).rem_euclid(THRESHOLD_RECHECK_CYCLE_SECS)
+        < THRESHOLD_RECHECK_WINDOW_SECS
+}
+
+/// 64-bit FNV-1a: std's hasher is allowed to change between releases, and the slot of a
+/// cluster must not.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_cluster_is_due_for_a_threshold_recheck_once_a_cycle_of_15_minute_sweeps() {
+        let start = DateTime::parse_from_rfc3339("2026-11-25T00:07:13Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let sweeps = THRESHOLD_RECHECK_CYCLE_SECS / 900;
+        for id in ["shop", "orders-prod", "a", "cluster-0999", ""] {
+            let due: Vec<i64> = (0..2 * sweeps)
+                .filter(|k| threshold_recheck_due(id, start + Duration::seconds(k * 900)))
+                .collect();
+            // Once or twice a cycle (the margin), never a gap longer than a cycle.
+            assert!(due.len() >= 2 && due.len() <= 4, "{id}: {due:?}");
+            assert!(
+                due.windows(2).all(|w| w[1] - w[0] <= sweeps),
+                "{id}: {due:?}"
+            );
+            assert!(due[0] < sweeps, "{id}: {due:?}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_keeps_its_point_in_the_recheck_cycle() {
+        // Pinned: the point must not move with a toolchain or a release.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
     use super::*;
     use crate::capacity::Acu;
     use chrono::Duration;
