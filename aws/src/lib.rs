@@ -10,6 +10,7 @@ pub mod eventbridge;
 pub mod provisioning;
 pub mod rds;
 pub mod recorder;
+pub mod spoke;
 
 use std::time::Duration;
 
@@ -43,6 +44,12 @@ pub struct Aws {
     pub ssm: aws_sdk_ssm::Client,
     /// See [`Aws::load_ownership_key`].
     pub ownership: Option<acu_pilot_core::ownership::OwnershipKey>,
+    /// What [`Aws::for_origin`] builds another account's or region's adapters from.
+    sdk: SdkConfig,
+    recorder: Option<CallRecorder>,
+    sts: aws_sdk_sts::Client,
+    /// The account of the function's own credentials, once asked.
+    home_account: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Aws {
@@ -64,7 +71,9 @@ impl Aws {
         let mut events = aws_sdk_eventbridge::config::Builder::from(&sdk);
         let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
         let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
+        let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
+            sts = sts.interceptor(recorder.clone());
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
             cloudwatch = cloudwatch.interceptor(recorder.clone());
@@ -86,6 +95,10 @@ impl Aws {
             calendar: ConfiguredCalendar::from_config(&config.prescale, ssm.clone()),
             ssm,
             ownership: None,
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            sdk,
+            recorder: recorder.cloned(),
+            home_account: Default::default(),
         }
     }
 }

@@ -23,6 +23,12 @@ pub struct Config {
     /// acu-pilot's proof of creation. Without it nothing is ever provably acu-pilot's, so
     /// nothing is created or destroyed.
     pub ownership_key_parameter: Option<String>,
+    /// `ACU_PILOT_SPOKE_ROLE`: the name of the role this function assumes in a spoke
+    /// account (`arn:<partition>:iam::<account>:role/<name>`). Unset: every event is
+    /// handled with the function's own credentials, as in a single-account deployment.
+    pub spoke_role: Option<String>,
+    /// `ACU_PILOT_SPOKE_EXTERNAL_ID`: the `sts:ExternalId` the spoke roles require, if any.
+    pub spoke_external_id: Option<String>,
     pub boost: BoostConfig,
     pub prescale: PrescaleConfig,
     pub janitor: JanitorConfig,
@@ -203,6 +209,8 @@ impl Config {
                 .text("ACU_PILOT_EVENT_BUS")
                 .unwrap_or_else(|| "default".into()),
             ownership_key_parameter: env.text("ACU_PILOT_OWNERSHIP_KEY_PARAMETER"),
+            spoke_role: env.text("ACU_PILOT_SPOKE_ROLE"),
+            spoke_external_id: env.text("ACU_PILOT_SPOKE_EXTERNAL_ID"),
             boost,
             prescale,
             janitor,

@@ -96,12 +96,7 @@ pub async fn handle(
     // Boxed: each service's future is large, and nesting them all in one future overflows
     // the compiler's layout depth.
     match function {
-        Function::AlarmHandler => {
-            Box::pin(acu_pilot_app::alarm_handler::handle(
-                event, now, ports, config,
-            ))
-            .await
-        }
+        Function::AlarmHandler => Box::pin(alarm_handler(event, now, deps)).await,
         Function::Janitor => {
             Box::pin(acu_pilot_app::janitor::handle(event, now, ports, config)).await
         }
@@ -115,6 +110,14 @@ pub async fn handle(
             .await
         }
     }
+}
+
+/// The alarm-handler in the account and region the alarm is in ([`Aws::for_origin`]): a
+/// spoke's alarm through its spoke role, the hub's own with the function's credentials.
+pub async fn alarm_handler(event: Value, now: DateTime<Utc>, deps: &Deps) -> Result<Value> {
+    let origin = acu_pilot_core::events::origin(&event);
+    let aws = deps.aws.for_origin(origin.as_ref(), &deps.config).await?;
+    acu_pilot_app::alarm_handler::handle(event, now, aws.as_ref(), &deps.config).await
 }
 
 /// One function's handler, as its binary names it. A binary passes only its own service,

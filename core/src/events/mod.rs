@@ -11,8 +11,10 @@
 //! [`EventError`] naming the JSON path at fault, never a panic. This module holds the model
 //! every shape is parsed into.
 
+pub mod origin;
 mod parse;
 
+pub use origin::{Origin, origin};
 pub use parse::{
     AlarmData, EventBridgeAlarmEvent, LambdaActionAlarmEvent, detect_shape, parse_event,
     parse_event_bytes,

@@ -6,12 +6,7 @@ use acu_pilot_lambda::{Function, run};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     run(Function::AlarmHandler, |event, now, deps| {
-        Box::pin(acu_pilot_app::alarm_handler::handle(
-            event,
-            now,
-            &deps.aws,
-            &deps.config,
-        ))
+        Box::pin(acu_pilot_lambda::alarm_handler(event, now, deps))
     })
     .await
 }
