@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::alarm_thresholds::{ThresholdChange, is_absolute_high, move_threshold};
+use crate::alarm_thresholds::{ThresholdChange, move_threshold};
 use crate::reconcile::{converge, plan, reconcile_cluster};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
@@ -205,7 +205,7 @@ pub async fn apply(
             Some(alarm) => Some(alarm),
             None => alarms.describe(&t.alarm_name).await?,
         };
-        match alarm.filter(is_absolute_high) {
+        match alarm.filter(Alarm::is_absolute_high) {
             Some(alarm) => {
                 let known = t
                     .tags

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use acu_pilot_core::error::{Error, Result};
-use acu_pilot_core::events::{CLUSTER_DIMENSION, ComparisonOperator};
+use acu_pilot_core::events::CLUSTER_DIMENSION;
 use acu_pilot_core::tags::{
     self, ALARM_CLUSTER, ALARM_ORIGINAL_THRESHOLD, ClusterTags, LayerKind, TagError,
 };
@@ -25,19 +25,6 @@ pub struct ThresholdChange {
     /// The threshold recorded in the alarm's tag, to come back to.
     pub original: f64,
     pub dry_run: bool,
-}
-
-/// Whether `alarm` compares the absolute `AWS/RDS` `ServerlessDatabaseCapacity` from above:
-/// the only kind of alarm whose threshold must follow max. Metric math is never rewritten.
-pub fn is_absolute_high(alarm: &Alarm) -> bool {
-    let spec = &alarm.spec;
-    !alarm.is_metric_math
-        && spec.namespace == "AWS/RDS"
-        && spec.metric == "ServerlessDatabaseCapacity"
-        && spec
-            .comparison
-            .parse::<ComparisonOperator>()
-            .is_ok_and(|op| op.as_str().starts_with("GreaterThan"))
 }
 
 /// `threshold × scale`, without the float noise a tag and a console would show.
@@ -201,7 +188,7 @@ pub async fn restore_thresholds(
         return Ok(Vec::new());
     }
     let mut restored = Vec::new();
-    for alarm in alarms_of_account.iter().filter(|a| is_absolute_high(a)) {
+    for alarm in alarms_of_account.iter().filter(|a| a.is_absolute_high()) {
         let by_dimension = watches_cluster(alarm, &cluster.id);
         // Without the dimension only the tag can tie the alarm to this cluster; alarms on
         // other clusters' dimensions are never read.
@@ -243,27 +230,27 @@ mod tests {
 
     #[test]
     fn only_absolute_capacity_alarms_from_above_move() {
-        assert!(is_absolute_high(&alarm(
+        assert!(Alarm::is_absolute_high(&alarm(
             "ServerlessDatabaseCapacity",
             "GreaterThanThreshold",
             false
         )));
-        assert!(is_absolute_high(&alarm(
+        assert!(Alarm::is_absolute_high(&alarm(
             "ServerlessDatabaseCapacity",
             "GreaterThanOrEqualToThreshold",
             false
         )));
-        assert!(!is_absolute_high(&alarm(
+        assert!(!Alarm::is_absolute_high(&alarm(
             "ServerlessDatabaseCapacity",
             "LessThanThreshold",
             false
         )));
-        assert!(!is_absolute_high(&alarm(
+        assert!(!Alarm::is_absolute_high(&alarm(
             "ACUUtilization",
             "GreaterThanThreshold",
             false
         )));
-        assert!(!is_absolute_high(&alarm(
+        assert!(!Alarm::is_absolute_high(&alarm(
             "ServerlessDatabaseCapacity",
             "GreaterThanThreshold",
             true

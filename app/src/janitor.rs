@@ -405,8 +405,7 @@ where
         let mut ran = false;
         for tagged in alarms {
             let alarm = &tagged.alarm;
-            let high = tagged.tags.get(tags::ALARM_ROLE).map(String::as_str) == Some("high")
-                || alarm.spec.comparison.starts_with("GreaterThan");
+            let high = alarm.role(Some(&tagged.tags)) == Some(AlarmRole::High);
             if alarm.state.as_deref() != Some("ALARM")
                 || !high
                 || alarm.is_metric_math
@@ -625,10 +624,7 @@ async fn restore_alarm_thresholds(
         return Ok(Vec::new());
     }
     let mut restored = Vec::new();
-    for tagged in ours
-        .iter()
-        .filter(|t| alarm_thresholds::is_absolute_high(&t.alarm))
-    {
+    for tagged in ours.iter().filter(|t| t.alarm.is_absolute_high()) {
         if let Some(change) =
             alarm_thresholds::restore_with_tags(alarms, &tagged.alarm, &tagged.tags, dry_run)
                 .await?
@@ -706,7 +702,8 @@ fn needs_tags(
         return false;
     }
     let tags = cluster.tags();
-    let high = alarm.spec.comparison.starts_with("GreaterThan");
+    // No tags yet: they are what this decides whether to read.
+    let high = alarm.role(None) == Some(AlarmRole::High);
     // A firing high alarm whose boost the sweep renews (or gives back).
     let renews = cluster.is_available()
         && high
@@ -718,7 +715,7 @@ fn needs_tags(
     // Nothing else reveals a boost removed by hand, with no economy layer, that left a
     // moved threshold below max: each sweep also reads a rotating slice of the fleet's
     // absolute high alarms, so every one is checked at least once in ten hours.
-    let restores = alarm_thresholds::is_absolute_high(alarm)
+    let restores = alarm.is_absolute_high()
         && alarm_thresholds::boost_is_over(&tags, now)
         && (tags.layer(LayerKind::Boost).is_some()
             || tags.layer(LayerKind::Economy).is_some()

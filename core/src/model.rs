@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::capacity::CapacityRange;
-use crate::tags::ClusterTags;
+use crate::events::{AlarmRole, ComparisonOperator, resolve_role};
+use crate::tags::{ALARM_ROLE, ClusterTags};
 
 /// What reconcile needs to know about a cluster, from one DescribeDBClusters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -92,6 +93,32 @@ pub struct Alarm {
     pub is_metric_math: bool,
     /// `OK`, `ALARM` or `INSUFFICIENT_DATA`, as DescribeAlarms reported it.
     pub state: Option<String>,
+}
+
+impl Alarm {
+    /// The alarm's role, resolved the one way every function resolves it: the
+    /// `acu-pilot:role` tag when the caller has the alarm's tags, else the comparison (from
+    /// above: high), else the recipe's name.
+    pub fn role(&self, tags: Option<&BTreeMap<String, String>>) -> Option<AlarmRole> {
+        let tagged = tags
+            .and_then(|tags| tags.get(ALARM_ROLE))
+            .and_then(|role| role.parse().ok());
+        resolve_role(tagged, self.spec.comparison.parse().ok(), &self.spec.name)
+            .map(|(role, _)| role)
+    }
+
+    /// Whether the alarm compares the absolute `AWS/RDS` `ServerlessDatabaseCapacity` from
+    /// above: the only kind whose threshold must follow max. Metric math is never rewritten.
+    pub fn is_absolute_high(&self) -> bool {
+        let spec = &self.spec;
+        !self.is_metric_math
+            && spec.namespace == "AWS/RDS"
+            && spec.metric == "ServerlessDatabaseCapacity"
+            && spec
+                .comparison
+                .parse::<ComparisonOperator>()
+                .is_ok_and(|op| op.role() == Some(AlarmRole::High))
+    }
 }
 
 /// A cluster as the provisioner sees it: the reconcile view plus what creation and
