@@ -126,6 +126,17 @@ pub fn effective_guardrails(
             ));
         }
         Some(floor) => floor,
+        // A ceiling tag below the configured floor contradicts it as much as a floor tag
+        // above the ceiling does.
+        None if config.floor > ceiling => {
+            return Err(TagError::malformed(
+                CEILING,
+                format!(
+                    "{ceiling} is below the configured floor {} (ACU_PILOT_FLOOR)",
+                    config.floor
+                ),
+            ));
+        }
         None => config.floor,
     };
     let engine_pauses = Engine::parse(&cluster.engine)
@@ -300,6 +311,19 @@ mod tests {
                 .unwrap_err()
                 .tag(),
             CEILING
+        );
+    }
+
+    /// Found by the property test (hostile_input): a ceiling tag under the configured
+    /// floor was returned as guardrails with the floor above the ceiling.
+    #[test]
+    fn a_ceiling_tag_below_the_configured_floor_is_an_error() {
+        let config = Guardrails::new(acu(2.0), acu(64.0), false).unwrap();
+        let tags = ClusterTags::parse([(CEILING, "1")]);
+        let err = effective_guardrails(&config, &tags, &cluster()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tag acu-pilot:ceiling: 1 is below the configured floor 2 (ACU_PILOT_FLOOR)"
         );
     }
 
