@@ -23,7 +23,7 @@ use crate::model::Cluster;
 use crate::policy::prescale::{LayerChange, plan_prescale};
 use crate::tags::{self, ClusterTags, Layer, LayerKind};
 
-const CASES: u32 = 96;
+const CASES: u32 = 128;
 
 fn instant(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).expect("in chrono's range")
@@ -172,23 +172,87 @@ fn zone_text() -> impl Strategy<Value = String> {
     .prop_map(str::to_owned)
 }
 
+/// Mostly `valid`, sometimes `hostile`: one bad field refuses the whole calendar, so a
+/// calendar of hostile fields only would never reach the queries.
+fn mostly<T: std::fmt::Debug + Clone + 'static>(
+    valid: impl Strategy<Value = T> + 'static,
+    hostile: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<T> {
+    prop_oneof![12 => valid, 1 => hostile].boxed()
+}
+
+fn valid_acu() -> impl Strategy<Value = String> {
+    (1u16..=512).prop_map(|h| format!("{}", f64::from(h) / 2.0))
+}
+
+fn valid_duration(max_minutes: u64) -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1..=max_minutes).prop_map(|m| format!("{m}m")),
+        Just(format!("{}m", max_minutes)),
+    ]
+}
+
+fn valid_cron() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "* * * * *",
+        "*/5 * * * *",
+        "0 9 * * 1-5",
+        "0 18 * * FRI",
+        "30 2 * * *",
+        "30 1 * * SUN",
+        "0 0 29 2 *",
+        "59 23 31 12 *",
+        "0 0 1 1 *",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn valid_local() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (2026i32..=2027, 1u32..=12, 1u32..=28, 0u32..24)
+            .prop_map(|(y, mo, d, h)| format!("{y}-{mo:02}-{d:02}T{h:02}:30")),
+        prop::sample::select(vec![
+            "9999-12-31T23:00",
+            "9999-12-30T00:00",
+            "1970-01-01T00:00",
+            "2026-03-08T02:30",
+            "2026-11-01T01:30",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn valid_zone() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "UTC",
+        "America/New_York",
+        "Europe/Berlin",
+        "Australia/Lord_Howe",
+        "Pacific/Chatham",
+        "Asia/Kathmandu",
+        "Pacific/Apia",
+    ])
+    .prop_map(str::to_owned)
+}
+
 fn entry_text(i: usize) -> impl Strategy<Value = String> {
+    let local = || mostly(valid_local(), local_text());
+    let duration = || mostly(valid_duration(366 * 24 * 60), duration_text());
     let schedule = prop_oneof![
-        (local_text(), local_text()).prop_map(|(s, e)| format!("    start: {s}\n    end: {e}\n")),
-        (local_text(), duration_text())
-            .prop_map(|(s, d)| format!("    start: {s}\n    duration: {d}\n")),
-        (cron_text(), duration_text())
+        1 => (local(), local()).prop_map(|(s, e)| format!("    start: {s}\n    end: {e}\n")),
+        3 => (local(), duration()).prop_map(|(s, d)| format!("    start: {s}\n    duration: {d}\n")),
+        4 => (mostly(valid_cron(), cron_text()), duration())
             .prop_map(|(c, d)| format!("    every: \"{c}\"\n    duration: {d}\n")),
         // Every minute, lasting about a year: issue #13 case 9.
-        Just("    every: \"* * * * *\"\n    duration: 365d\n".to_owned()),
+        1 => Just("    every: \"* * * * *\"\n    duration: 365d\n".to_owned()),
     ];
     (
         schedule,
-        number_text(),
-        prop::option::of(number_text()),
-        prop::option::of(duration_text()),
-        prop::option::of(zone_text()),
-        prop::bool::weighted(0.05),
+        mostly(valid_acu(), number_text()),
+        prop::option::of(mostly(valid_acu(), number_text())),
+        prop::option::of(mostly(valid_duration(7 * 24 * 60), duration_text())),
+        prop::option::of(mostly(valid_zone(), zone_text())),
+        prop::bool::weighted(0.02),
     )
         .prop_map(move |(schedule, min, max, lead, zone, unknown)| {
             let mut text =
@@ -210,24 +274,24 @@ fn entry_text(i: usize) -> impl Strategy<Value = String> {
 }
 
 fn calendar_text() -> impl Strategy<Value = String> {
-    let entries = (0usize..5).prop_flat_map(|n| {
+    let entries = prop_oneof![1 => Just(0usize), 12 => 1usize..5].prop_flat_map(|n| {
         (0..n)
             .map(entry_text)
             .collect::<Vec<_>>()
             .prop_map(|entries| entries.concat())
     });
     let exclude = prop::collection::vec(
-        prop_oneof![
+        mostly(
             (2026i32..=2027, 1u32..=12, 1u32..=28)
                 .prop_map(|(y, m, d)| format!("{y}-{m:02}-{d:02}")),
-            Just("9999-12-31".to_owned()),
-            Just("2026-02-30".to_owned()),
-        ],
+            prop::sample::select(vec!["9999-12-31", "1970-01-01", "2026-02-30", "soon"])
+                .prop_map(str::to_owned),
+        ),
         0..8,
     );
     (
-        prop::option::of(zone_text()),
-        prop::option::of(duration_text()),
+        prop::option::of(mostly(valid_zone(), zone_text())),
+        prop::option::of(mostly(valid_duration(7 * 24 * 60), duration_text())),
         entries,
         exclude,
     )
