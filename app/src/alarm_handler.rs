@@ -176,7 +176,13 @@ pub async fn apply(
     let live = cluster.range.ok_or_else(|| Error::NotServerless {
         cluster: cluster_id.clone(),
     })?;
-    let guardrails = effective_guardrails(&config.guardrails, &tags, &cluster);
+    let guardrails =
+        effective_guardrails(&config.guardrails, &tags, &cluster).map_err(|source| {
+            Error::MalformedTag {
+                cluster: cluster_id.clone(),
+                source,
+            }
+        })?;
     let decision = decide(role, &t, &tags, live, &guardrails, &config.boost, now);
     tracing::info!(
         decision = ?decision.decision,

@@ -472,7 +472,13 @@ where
             cluster
         };
         let tags = cluster.tags();
-        let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
+        let guardrails =
+            effective_guardrails(&config.guardrails, &tags, cluster).map_err(|source| {
+                Error::MalformedTag {
+                    cluster: cluster.id.clone(),
+                    source,
+                }
+            })?;
         let plan = policy::plan_cluster(&cluster.id, &tags, cluster.range, now, &guardrails)?;
         report.live = Some(plan.live);
         report.desired = Some(plan.desired);

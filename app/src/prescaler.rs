@@ -297,8 +297,13 @@ async fn prescale_cluster(
     let forecast = forecast_for(metrics, config, &cluster, &windows, now).await?;
 
     let tags = cluster.tags();
+    // Refused before any write, like every malformed tag (the fleet loop logs it).
     let guardrails =
-        acu_pilot_core::desired::effective_guardrails(&config.guardrails, &tags, &cluster);
+        acu_pilot_core::desired::effective_guardrails(&config.guardrails, &tags, &cluster)
+            .map_err(|source| Error::MalformedTag {
+                cluster: cluster.id.clone(),
+                source,
+            })?;
     let key = LayerKind::Prescale.tag_key();
     let current = tags.layer(LayerKind::Prescale);
     let mut plan = plan_prescale(

@@ -143,7 +143,13 @@ pub fn plan(config: &Config, cluster: &Cluster, now: DateTime<Utc>) -> Result<Re
     let baseline = tags.baseline.ok_or_else(|| Error::MissingBaseline {
         cluster: cluster.id.clone(),
     })?;
-    let guardrails = effective_guardrails(&config.guardrails, &tags, cluster);
+    let guardrails =
+        effective_guardrails(&config.guardrails, &tags, cluster).map_err(|source| {
+            Error::MalformedTag {
+                cluster: cluster.id.clone(),
+                source,
+            }
+        })?;
     let after = desired(baseline, &tags.layers, now, &guardrails);
     let layers: Vec<Layer> = tags
         .layers

@@ -137,10 +137,15 @@ async fn plan_cluster(
         .baseline
         .map(|b| b.max)
         .or(cluster.range.map(|r| r.max));
-    let ceiling = effective_guardrails(&config.guardrails, &tags, cluster).ceiling;
+    // Guardrail tags the functions refuse are already the reason (MalformedTag, from
+    // plan): no hint is made against a ceiling nobody may use.
+    let ceiling = effective_guardrails(&config.guardrails, &tags, cluster)
+        .ok()
+        .map(|g| g.ceiling);
     let period_minutes = config.prescale.period.as_secs_f64() / 60.0;
-    let baseline_hint =
-        baseline_max.and_then(|max| baseline_hint(&history, period_minutes, max, ceiling));
+    let baseline_hint = baseline_max
+        .zip(ceiling)
+        .and_then(|(max, ceiling)| baseline_hint(&history, period_minutes, max, ceiling));
     ClusterPlan {
         cluster: cluster.id.clone(),
         status: cluster.status.clone(),

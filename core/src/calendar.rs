@@ -542,12 +542,26 @@ impl Calendar {
         cron: &Cron,
         after: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
+        let mut visits = 0;
+        let found = self.first_start_after_counted(event, cron, after, &mut visits);
+        work::look_up(visits);
+        found
+    }
+
+    fn first_start_after_counted(
+        &self,
+        event: &Event,
+        cron: &Cron,
+        after: DateTime<Utc>,
+        visits: &mut usize,
+    ) -> Option<DateTime<Utc>> {
         // Local times are searched from `after`'s own wall-clock time: the earlier-instant
         // rule makes `resolve_local` non-decreasing, so no earlier local time can resolve
         // to an instant after `after`.
         let mut probe = after.with_timezone(&event.timezone).naive_local();
         let mut inclusive = true;
         for _ in 0..MAX_VISITS {
+            *visits += 1;
             let local = cron.find_next_occurrence(&probe, inclusive).ok()?;
             if self.exclude.contains(&local.date()) {
                 probe = local.date().succ_opt()?.and_time(chrono::NaiveTime::MIN);
@@ -575,6 +589,19 @@ impl Calendar {
         cron: &Cron,
         at: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
+        let mut visits = 0;
+        let found = self.last_start_at_or_before_counted(event, cron, at, &mut visits);
+        work::look_up(visits);
+        found
+    }
+
+    fn last_start_at_or_before_counted(
+        &self,
+        event: &Event,
+        cron: &Cron,
+        at: DateTime<Utc>,
+        visits: &mut usize,
+    ) -> Option<DateTime<Utc>> {
         // After a fall-back, a wall-clock time up to the size of the shift past `at`'s own
         // may still resolve (to its first instant) at or before `at`.
         let mut probe = at
@@ -584,6 +611,7 @@ impl Calendar {
             .naive_local();
         let mut inclusive = true;
         for _ in 0..MAX_VISITS {
+            *visits += 1;
             let local = cron.find_previous_occurrence(&probe, inclusive).ok()?;
             if self.exclude.contains(&local.date()) {
                 probe = local.date().and_time(chrono::NaiveTime::MIN);
@@ -598,6 +626,52 @@ impl Calendar {
             inclusive = false;
         }
         None
+    }
+}
+
+/// The work cron look-ups do, made observable to tests: the bound on memory and time is
+/// a count of occurrences visited, which a test can assert where wall time would be flaky.
+/// Counted per thread (each test runs on its own); nothing is counted outside tests.
+pub(crate) mod work {
+    #[cfg(test)]
+    use std::cell::Cell;
+
+    /// Look-ups made, and the most occurrences one of them visited.
+    #[cfg(test)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Tally {
+        pub look_ups: usize,
+        pub most_visits: usize,
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        static TALLY: Cell<Tally> = const {
+            Cell::new(Tally {
+                look_ups: 0,
+                most_visits: 0,
+            })
+        };
+    }
+
+    #[cfg(test)]
+    pub fn look_up(visits: usize) {
+        TALLY.with(|t| {
+            let mut tally = t.get();
+            tally.look_ups += 1;
+            tally.most_visits = tally.most_visits.max(visits);
+            t.set(tally);
+        });
+    }
+
+    #[cfg(not(test))]
+    #[inline(always)]
+    pub fn look_up(_visits: usize) {}
+
+    /// The tally since the last call, which starts a new one.
+    #[cfg(test)]
+    pub fn take() -> Tally {
+        TALLY.with(|t| t.replace(Tally::default()))
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::capacity::{Acu, CapacityRange, Guardrails};
 use crate::engine::{Engine, supports_auto_pause};
 use crate::model::Cluster;
-use crate::tags::{ClusterTags, Layer, LayerKind};
+use crate::tags::{CEILING, ClusterTags, FLOOR, Layer, LayerKind, TagError};
 
 /// Pin beats everything; otherwise
 /// `min = max(prescale.min, boost.min, economy active ? economy.min or floor : baseline.min)`
@@ -75,20 +75,77 @@ pub fn clamp(min: Acu, max: Acu, guardrails: &Guardrails) -> CapacityRange {
 /// The configured guardrails, narrowed by the cluster's own tags and engine: a cluster
 /// may lower its ceiling or raise its floor with tags, and min 0 needs both the
 /// configuration and an engine version that supports auto-pause.
+///
+/// A tag that would widen the configured range (a ceiling above `ACU_PILOT_CEILING`, a
+/// floor below `ACU_PILOT_FLOOR`) or contradict it (a floor above the ceiling) is an
+/// error naming the tag, never clamped: a clamp would run the cluster at a range nobody
+/// asked for, and the caller refuses the cluster as MalformedTag instead.
 pub fn effective_guardrails(
     config: &Guardrails,
     tags: &ClusterTags,
     cluster: &Cluster,
-) -> Guardrails {
-    let ceiling = tags.ceiling.unwrap_or(config.ceiling).max(Acu::ONE);
-    let floor = tags.floor.unwrap_or(config.floor).min(ceiling);
+) -> Result<Guardrails, TagError> {
+    let ceiling = match tags.ceiling {
+        Some(ceiling) if ceiling > config.ceiling => {
+            return Err(TagError::malformed(
+                CEILING,
+                format!(
+                    "{ceiling} is above the configured ceiling {} (ACU_PILOT_CEILING); a tag may lower the ceiling, not raise it",
+                    config.ceiling
+                ),
+            ));
+        }
+        Some(ceiling) if ceiling < Acu::ONE => {
+            return Err(TagError::malformed(
+                CEILING,
+                format!("{ceiling} is below 1 ACU, the least max Aurora accepts"),
+            ));
+        }
+        Some(ceiling) => ceiling,
+        None => config.ceiling,
+    };
+    let floor = match tags.floor {
+        Some(floor) if floor < config.floor => {
+            return Err(TagError::malformed(
+                FLOOR,
+                format!(
+                    "{floor} is below the configured floor {} (ACU_PILOT_FLOOR); a tag may raise the floor, not lower it",
+                    config.floor
+                ),
+            ));
+        }
+        Some(floor) if floor > ceiling => {
+            let source = if tags.ceiling.is_some() {
+                format!("{CEILING}={ceiling}")
+            } else {
+                format!("the configured ceiling {ceiling} (ACU_PILOT_CEILING)")
+            };
+            return Err(TagError::malformed(
+                FLOOR,
+                format!("{floor} is above {source}"),
+            ));
+        }
+        Some(floor) => floor,
+        // A ceiling tag below the configured floor contradicts it as much as a floor tag
+        // above the ceiling does.
+        None if config.floor > ceiling => {
+            return Err(TagError::malformed(
+                CEILING,
+                format!(
+                    "{ceiling} is below the configured floor {} (ACU_PILOT_FLOOR)",
+                    config.floor
+                ),
+            ));
+        }
+        None => config.floor,
+    };
     let engine_pauses = Engine::parse(&cluster.engine)
         .is_some_and(|engine| supports_auto_pause(engine, &cluster.engine_version));
-    Guardrails {
+    Ok(Guardrails {
         floor,
         ceiling,
         allow_auto_pause: config.allow_auto_pause && engine_pauses,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -189,6 +246,95 @@ mod tests {
         ];
         let r = desired(baseline(), &layers, now(), &g);
         assert_eq!((r.min, r.max), (acu(2.0), acu(4.0)));
+    }
+
+    fn cluster() -> Cluster {
+        Cluster {
+            engine: "aurora-postgresql".into(),
+            engine_version: "16.4".into(),
+            ..Cluster::default()
+        }
+    }
+
+    fn guardrails_for(tags: &[(&str, &str)]) -> Result<Guardrails, TagError> {
+        let config = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        effective_guardrails(
+            &config,
+            &ClusterTags::parse(tags.iter().copied()),
+            &cluster(),
+        )
+    }
+
+    /// Issue #13 case 10: a guardrail tag outside the configured guardrails, or one that
+    /// contradicts the other, is an error naming the tag, never clamped into a range.
+    #[test]
+    fn contradictory_or_widening_guardrail_tags_are_errors_not_clamped() {
+        for (tags, tag, message) in [
+            (
+                vec![(CEILING, "128")],
+                CEILING,
+                "128 is above the configured ceiling 64 (ACU_PILOT_CEILING)",
+            ),
+            (
+                vec![(FLOOR, "96")],
+                FLOOR,
+                "96 is above the configured ceiling 64 (ACU_PILOT_CEILING)",
+            ),
+            (
+                vec![(FLOOR, "0")],
+                FLOOR,
+                "0 is below the configured floor 0.5 (ACU_PILOT_FLOOR)",
+            ),
+        ] {
+            let err = guardrails_for(&tags).unwrap_err();
+            assert_eq!(err.tag(), tag, "{tags:?}");
+            assert!(err.to_string().contains(message), "{err}");
+        }
+        // Tags parsed elsewhere (or built by hand) still meet the same checks here.
+        let config = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let by_hand = ClusterTags {
+            floor: Some(acu(32.0)),
+            ceiling: Some(acu(8.0)),
+            ..ClusterTags::default()
+        };
+        let err = effective_guardrails(&config, &by_hand, &cluster()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tag acu-pilot:floor: 32 is above acu-pilot:ceiling=8"
+        );
+        let zero = ClusterTags {
+            ceiling: Some(Acu::ZERO),
+            ..ClusterTags::default()
+        };
+        assert_eq!(
+            effective_guardrails(&config, &zero, &cluster())
+                .unwrap_err()
+                .tag(),
+            CEILING
+        );
+    }
+
+    /// Found by the property test (hostile_input): a ceiling tag under the configured
+    /// floor was returned as guardrails with the floor above the ceiling.
+    #[test]
+    fn a_ceiling_tag_below_the_configured_floor_is_an_error() {
+        let config = Guardrails::new(acu(2.0), acu(64.0), false).unwrap();
+        let tags = ClusterTags::parse([(CEILING, "1")]);
+        let err = effective_guardrails(&config, &tags, &cluster()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tag acu-pilot:ceiling: 1 is below the configured floor 2 (ACU_PILOT_FLOOR)"
+        );
+    }
+
+    #[test]
+    fn guardrail_tags_may_narrow_the_configured_range() {
+        let g = guardrails_for(&[(CEILING, "32"), (FLOOR, "2")]).unwrap();
+        assert_eq!((g.floor, g.ceiling), (acu(2.0), acu(32.0)));
+        let g = guardrails_for(&[(CEILING, "64"), (FLOOR, "64")]).unwrap();
+        assert_eq!((g.floor, g.ceiling), (acu(64.0), acu(64.0)));
+        let g = guardrails_for(&[]).unwrap();
+        assert_eq!((g.floor, g.ceiling), (acu(0.5), acu(64.0)));
     }
 
     fn any_acu() -> impl Strategy<Value = Acu> {

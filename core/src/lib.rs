@@ -13,6 +13,8 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod forecast;
+#[cfg(test)]
+mod hostile_input;
 pub mod model;
 pub mod ownership;
 pub mod policy;

@@ -49,7 +49,7 @@ pub enum TagError {
 }
 
 impl TagError {
-    fn malformed(tag: &str, message: impl Into<String>) -> Self {
+    pub fn malformed(tag: &str, message: impl Into<String>) -> Self {
         TagError::Malformed {
             tag: tag.to_owned(),
             message: message.into(),

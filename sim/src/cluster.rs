@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use acu_pilot_core::capacity::{CapacityRange, Guardrails};
-use acu_pilot_core::desired::desired;
+use acu_pilot_core::desired::{desired, effective_guardrails};
 use acu_pilot_core::model::Cluster;
-use acu_pilot_core::tags::{self, ClusterTags, Layer, LayerKind};
+use acu_pilot_core::tags::{self, ClusterTags, Layer, LayerKind, TagError};
 
 #[derive(Clone, Debug)]
 pub struct SimCluster {
@@ -75,27 +75,24 @@ impl SimCluster {
     }
 
     /// The range the cluster should have at `now`: the same [`desired`] every function
-    /// ends in, on the parsed tags. The guardrails' ceiling and floor may be overridden
-    /// per cluster by tags, as in production.
-    pub fn desired(&self, now: DateTime<Utc>) -> CapacityRange {
+    /// ends in, on the parsed tags. The guardrails' ceiling and floor may be narrowed per
+    /// cluster by tags, as in production, through [`effective_guardrails`]: a tag it
+    /// refuses is the error, as it is every function's MalformedTag.
+    pub fn desired(&self, now: DateTime<Utc>) -> Result<CapacityRange, TagError> {
         let tags = self.tags();
         let baseline = tags
             .baseline
             .or(self.cluster.range)
             .expect("a simulated cluster always has a baseline tag");
-        let guardrails = Guardrails::new(
-            tags.floor.unwrap_or(self.guardrails.floor),
-            tags.ceiling.unwrap_or(self.guardrails.ceiling),
-            self.guardrails.allow_auto_pause,
-        )
-        .unwrap_or(self.guardrails);
-        desired(baseline, &tags.layers, now, &guardrails)
+        let guardrails = effective_guardrails(&self.guardrails, &tags, &self.cluster)?;
+        Ok(desired(baseline, &tags.layers, now, &guardrails))
     }
 
     /// Reconciles: sets the live range to the desired one; returns it if it changed (one
-    /// ModifyDBCluster call in production).
+    /// ModifyDBCluster call in production). A cluster whose guardrail tags are refused
+    /// keeps its range, as the functions leave it.
     pub fn reconcile(&mut self, now: DateTime<Utc>) -> Option<CapacityRange> {
-        let want = self.desired(now);
+        let want = self.desired(now).ok()?;
         if self.cluster.range == Some(want) {
             return None;
         }
@@ -141,13 +138,25 @@ mod tests {
 
         let later = now() + Duration::minutes(91);
         assert_eq!(
-            sim.desired(later),
+            sim.desired(later).unwrap(),
             baseline,
             "an expired layer has no effect"
         );
         assert_eq!(sim.expire_layers(later), vec![LayerKind::Prescale]);
         assert!(sim.tags().layers.is_empty());
         assert_eq!(sim.reconcile(later), Some(baseline));
+    }
+
+    #[test]
+    fn a_ceiling_tag_above_the_configured_one_is_refused_and_the_range_kept() {
+        let baseline = CapacityRange::new(acu(0.5), acu(16.0)).unwrap();
+        let mut sim = SimCluster::new("shop", baseline, Guardrails::default());
+        sim.cluster
+            .tags
+            .insert(tags::CEILING.to_owned(), "128".to_owned());
+        assert_eq!(sim.desired(now()).unwrap_err().tag(), tags::CEILING);
+        assert_eq!(sim.reconcile(now()), None);
+        assert_eq!(sim.cluster.range, Some(baseline));
     }
 
     #[test]
@@ -165,6 +174,6 @@ mod tests {
             by: "alarm:high".into(),
             at: Some(now()),
         });
-        assert_eq!(sim.desired(now()).max, acu(32.0));
+        assert_eq!(sim.desired(now()).unwrap().max, acu(32.0));
     }
 }

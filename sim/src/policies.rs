@@ -184,12 +184,15 @@ impl Autopilot {
         }
     }
 
-    fn guardrails(&self) -> acu_pilot_core::capacity::Guardrails {
+    /// `None` when the cluster's guardrail tags are refused: every function then leaves
+    /// the cluster as it is, as production's MalformedTag does.
+    fn guardrails(&self) -> Option<acu_pilot_core::capacity::Guardrails> {
         effective_guardrails(
             &self.config.guardrails,
             &self.cluster.tags(),
             &self.cluster.cluster,
         )
+        .ok()
     }
 
     fn live(&self) -> CapacityRange {
@@ -223,12 +226,15 @@ impl Autopilot {
             return false;
         };
         let tags = self.cluster.tags();
+        let Some(guardrails) = self.guardrails() else {
+            return false;
+        };
         let decision = decide(
             role,
             &transition,
             &tags,
             self.live(),
-            &self.guardrails(),
+            &guardrails,
             &self.config.boost,
             now,
         );
@@ -254,6 +260,9 @@ impl Autopilot {
     /// The pre-scaler's tick: calendar windows and forecast into the prescale layer.
     fn pre_scaler(&mut self, ctx: &TickContext<'_>) {
         let now = ctx.now;
+        let Some(guardrails) = self.guardrails() else {
+            return;
+        };
         let tags = self.cluster.tags();
         let windows = self
             .calendar
@@ -274,7 +283,7 @@ impl Autopilot {
             forecast.as_ref(),
             tags.layer(LayerKind::Prescale),
             &self.config.prescale,
-            &self.guardrails(),
+            &guardrails,
         );
         match plan.change {
             LayerChange::Write(layer) => self.cluster.put_layer(&layer),

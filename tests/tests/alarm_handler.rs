@@ -621,9 +621,10 @@ async fn a_boost_ending_after_year_9999_fails_before_any_write() {
     assert_eq!(live_range(&id).await, (0.5, 16.0));
 }
 
-/// Issue #13 case 10: `acu-pilot:ceiling=0`, or a floor tag above the ceiling tag, is
-/// refused as MalformedTag naming the tag; the cluster is left as it is (before: clamped
-/// to 0.5-1 ACU, and to 8-8).
+/// Issue #13 case 10: `acu-pilot:ceiling=0`, a floor tag above the ceiling tag, a ceiling
+/// tag above the configured ceiling (64) or a floor tag above it is refused as
+/// MalformedTag naming the tag; the cluster is left as it is (before: clamped to 0.5-1
+/// ACU, to 8-8, to 64, and to 64-64).
 #[tokio::test]
 async fn contradictory_guardrail_tags_are_malformed_not_clamped() {
     for (prefix, tags, tag) in [
@@ -636,6 +637,16 @@ async fn contradictory_guardrail_tags_are_malformed_not_clamped() {
             "alarm-floorceil",
             vec![("acu-pilot:floor", "32"), ("acu-pilot:ceiling", "8")],
             "acu-pilot:floor",
+        ),
+        (
+            "alarm-ceil128",
+            vec![("acu-pilot:ceiling", "128")],
+            "acu-pilot:ceiling: 128 is above the configured ceiling 64",
+        ),
+        (
+            "alarm-floor96",
+            vec![("acu-pilot:floor", "96")],
+            "acu-pilot:floor: 96 is above the configured ceiling 64",
         ),
     ] {
         let id = managed(prefix, 4.0, 64.0, "min=4 max=64", &tags).await;
