@@ -87,6 +87,14 @@ pub struct PrescaleConfig {
     /// `ACU_PILOT_WARM_BUDGET`: the forecast's warm min for an hour may have wasted at most
     /// this share of the capacity that hour used on past days (default 0.1).
     pub warm_budget: f64,
+    /// `ACU_PILOT_WARM_BLOCK`: the span one warm min is read for.
+    #[serde(with = "duration_text")]
+    pub warm_block: Duration,
+    /// `ACU_PILOT_WARM_HOLD`: how long a forecast layer is written for.
+    #[serde(with = "duration_text")]
+    pub warm_hold: Duration,
+    /// `ACU_PILOT_WARM_BAND`: a forecast min within this share above the wanted one is kept.
+    pub warm_band: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -164,6 +172,9 @@ impl Config {
             threshold: env.acu("ACU_PILOT_FORECAST_THRESHOLD", Acu::HALF)?,
             warm_fraction: env.fraction("ACU_PILOT_WARM_FRACTION", 0.5, 0.05, 1.0)?,
             warm_budget: env.fraction("ACU_PILOT_WARM_BUDGET", 0.1, 0.0, 1.0)?,
+            warm_block: env.duration("ACU_PILOT_WARM_BLOCK", "30m", MAX_PERIOD)?,
+            warm_hold: env.duration("ACU_PILOT_WARM_HOLD", "2h", MAX_LAYER_TTL)?,
+            warm_band: env.fraction("ACU_PILOT_WARM_BAND", 0.1, 0.0, 1.0)?,
         };
         if prescale.period.as_secs() < 60 || !prescale.period.as_secs().is_multiple_of(60) {
             return Err(Error::Config {

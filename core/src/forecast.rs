@@ -6,13 +6,18 @@
 //! one peak for the horizon; the prediction is their median, so a gap costs one week and
 //! one outlier week (a sale, an incident) cannot drive it.
 //!
-//! The warm min ([`Warmth`]) is what the pre-scaler holds through a clock hour. It learns
-//! from the same hour on each of the last days (daily seasonality, useful from the second
-//! day of history) or, once two weeks are known, on the same weekday of past weeks. It is
-//! the median of those days' peaks through the hour and the lead after it, lowered until
-//! holding it on those days would have cost at most `warm_budget` of the capacity the hour
-//! used: when the days disagree (a weak pattern), holding a high min would have been
-//! wasted on the quiet ones, so the forecast does not trust itself and asks for less.
+//! The warm min ([`Warmth`]) is what the pre-scaler holds through a half-hour block
+//! (`ACU_PILOT_WARM_BLOCK`): short enough to follow a ramp that doubles every half hour,
+//! since scale-up speed grows with capacity and a min near the coming level removes most
+//! of the climb. It learns from the same block on each of the last days (daily
+//! seasonality, from the second day of history) or, once two weeks are known, on the same
+//! weekday of past weeks. It starts from the peak that at least half of those days reached
+//! through the block and the lead after it, and is lowered until holding it would have
+//! cost at most `warm_budget` of what the block used on at least half of those days (the
+//! block's first period, the lead-in a rise is warmed through, is not counted). When the
+//! days disagree (a weak pattern) a high min would have been wasted on the quiet ones, so
+//! the forecast does not trust itself and asks for less; one holiday or incident among the
+//! days cannot veto a pattern the others share.
 
 use std::fmt::Write as _;
 
@@ -26,14 +31,16 @@ const WEEK: TimeDelta = TimeDelta::weeks(1);
 /// Fewer weeks with data than this and there is no prediction: one week is an anecdote.
 pub const MIN_WEEKS: usize = 2;
 
-/// The warm min holds for one hour, so the forecast moves min at most 24 times a
-/// day (the ModifyDBCluster budget), and the hour is long enough to hold a ramp.
-pub const WARM_BLOCK: TimeDelta = TimeDelta::hours(1);
+/// The default warm block: half an hour, the step at which a steep ramp (a city waking up)
+/// moves; the pre-scaler raises min at most once a block and lowers it at most once an
+/// hour after its last write, so the day's ModifyDBCluster calls stay few.
+pub const WARM_BLOCK: TimeDelta = TimeDelta::minutes(30);
 
 /// Past days read for the daily pattern; fewer than [`MIN_DAYS`] with data and there is
-/// no warm min.
+/// no warm min. One day is enough to start: the budget weighs the min on that day, and a
+/// wrong guess costs at most one block before the next day's evidence corrects it.
 pub const WARM_DAYS: i64 = 7;
-pub const MIN_DAYS: usize = 2;
+pub const MIN_DAYS: usize = 1;
 
 /// The lowest capacity Aurora Serverless v2 runs at: what a quiet sample still costs.
 const LOWEST_ACU: f64 = 0.5;
@@ -51,6 +58,8 @@ pub struct ForecastSpec {
     /// The share of an hour's capacity that holding its warm min may have wasted on past
     /// days (`ACU_PILOT_WARM_BUDGET`).
     pub warm_budget: f64,
+    /// The span one warm min is read for (`ACU_PILOT_WARM_BLOCK`).
+    pub block: TimeDelta,
 }
 
 impl ForecastSpec {
@@ -64,13 +73,14 @@ impl ForecastSpec {
             weeks,
             lead: delta(cfg.lead),
             warm_budget: cfg.warm_budget,
+            block: delta(cfg.warm_block).max(TimeDelta::minutes(5)),
         }
     }
 
     /// How far back the history must reach: `weeks` weeks before the warm hour's start,
     /// plus one period of slack.
     pub fn lookback(&self) -> TimeDelta {
-        WEEK * self.weeks as i32 + WARM_BLOCK + self.period
+        WEEK * self.weeks as i32 + self.block + self.period
     }
 }
 
@@ -82,6 +92,7 @@ impl Default for ForecastSpec {
             weeks: 4,
             lead: TimeDelta::minutes(30),
             warm_budget: 0.1,
+            block: WARM_BLOCK,
         }
     }
 }
@@ -162,8 +173,8 @@ pub fn warmth(
     // The hour starts one period early: loads that rise on the hour (jobs, shifts, opening
     // times) find min already up, at the price of one period of waste.
     let period = spec.period.max(TimeDelta::seconds(1));
-    let from = (now + period).duration_trunc(WARM_BLOCK).ok()? - period;
-    let until = from + WARM_BLOCK;
+    let from = (now + period).duration_trunc(spec.block).ok()? - period;
+    let until = from + spec.block;
     // Measured from the hour's start, so a past day counted at the hour's first tick is
     // still counted at its last one and the min stays put through the hour.
     let known = from - first;
@@ -186,7 +197,7 @@ pub fn warmth(
         let end = history.partition_point(|(t, _)| *t < to.min(now));
         &history[start..end.max(start)]
     };
-    let needed = (WARM_BLOCK.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
+    let needed = (spec.block.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
     let mut hours: Vec<&[(DateTime<Utc>, f64)]> = Vec::new();
     let mut peaks = Vec::new();
     for shift in offsets {
@@ -195,21 +206,34 @@ pub fn warmth(
         if hour.len() >= needed.max(1)
             && let Some(peak) = ahead.iter().map(|(_, v)| *v).reduce(f64::max)
         {
-            hours.push(hour);
+            // The first period is the lead-in before a rise: its waste is the fixed price
+            // of being warm on time, not a sign that the days disagree.
+            let skip = hour.partition_point(|(t, _)| *t < from + period - shift);
+            hours.push(&hour[skip..]);
             peaks.push(peak);
         }
     }
     if hours.len() < MIN_DAYS {
         return None;
     }
-    let peak = median(&peaks);
-    let samples = || {
-        hours
+    // What at least half the days reached: with an even count the higher middle, since
+    // the budget below lowers it when the days disagree.
+    let peak = -lower_median(&peaks.iter().map(|p| -p).collect::<Vec<_>>());
+    // Each day's waste as a share of its own use; the typical (median) day judges, so one
+    // holiday or incident in the lookback cannot veto a pattern the other days share.
+    let waste = |min: f64| {
+        let shares: Vec<f64> = hours
             .iter()
-            .flat_map(|h| h.iter().map(|(_, v)| v.max(LOWEST_ACU)))
+            .map(|h| {
+                let used: f64 = h.iter().map(|(_, v)| v.max(LOWEST_ACU)).sum();
+                h.iter()
+                    .map(|(_, v)| (min - v.max(LOWEST_ACU)).max(0.0))
+                    .sum::<f64>()
+                    / used
+            })
+            .collect();
+        lower_median(&shares)
     };
-    let used: f64 = samples().sum();
-    let waste = |min: f64| samples().map(|v| (min - v).max(0.0)).sum::<f64>() / used;
     let mut min = (peak * 2.0).ceil() / 2.0;
     while min > LOWEST_ACU && waste(min) > spec.warm_budget {
         min -= 0.5;
@@ -342,6 +366,13 @@ pub fn predict(
         warmth,
         explanation,
     }
+}
+
+/// The value at least half of a non-empty list is at or below.
+fn lower_median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(sorted.len() - 1) / 2]
 }
 
 /// The median of a non-empty list.

@@ -632,17 +632,18 @@ mod tests {
     }
 
     #[test]
-    fn the_forecast_sees_only_the_past_and_warms_from_the_third_day() {
-        // Two past days are the least a daily pattern is read from; the first two days of
-        // the shipped week must be left alone, and the weekday peaks warmed after them.
+    fn the_forecast_sees_only_the_past_and_warms_from_the_second_day() {
+        // One past day is the least a daily pattern is read from (the budget weighs it on
+        // that day); the first day of the shipped week must be left alone, and the weekday
+        // peaks warmed after it.
         let trace = Trace::parse(&shipped("traces/week.csv")).unwrap();
         let replay = ReplayConfig::default();
         let mut policy = Autopilot::new(Functions::PrescaleOnly, &replay, &Config::default(), None);
         let run = crate::replay(&trace, &replay, &mut policy, &mut || {});
-        let third_day = trace.start() + chrono::Duration::days(2);
+        let second_day = trace.start() + chrono::Duration::days(1);
         assert!(!run.changes.is_empty());
         assert!(
-            run.changes.iter().all(|c| c.at >= third_day),
+            run.changes.iter().all(|c| c.at >= second_day),
             "{:?}",
             run.changes[0]
         );
