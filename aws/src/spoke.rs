@@ -138,3 +138,119 @@ impl Aws {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What the emulator cannot show: it grants AssumeRole on roles that do not exist, so a
+    //! spoke without the role is refused here, by the real STS client on a mocked wire.
+    use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// The awsQuery error body STS sends when the role is missing or does not trust the
+    /// caller: both are the same AccessDenied.
+    const ACCESS_DENIED: &str = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::000000000000:assumed-role/acu-pilot-AlarmHandlerRole-X/acu-pilot is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/acu-pilot-spoke-alarm-handler</Message></Error><RequestId>1a2b</RequestId></ErrorResponse>"#;
+
+    fn hub(sts: aws_sdk_sts::Client) -> Aws {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let mut aws = Aws::from_sdk_config(sdk, &Config::default());
+        aws.sts = sts;
+        aws.home_account.get_or_init(|| "000000000000".into());
+        aws
+    }
+
+    fn config() -> Config {
+        Config {
+            spoke_role: Some("acu-pilot-spoke-alarm-handler".into()),
+            ..Config::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_spoke_without_the_role_is_one_error_naming_the_account() {
+        let refused = mock!(aws_sdk_sts::Client::assume_role).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+                aws_smithy_types::body::SdkBody::from(ACCESS_DENIED),
+            )
+        });
+        let aws = hub(mock_client!(aws_sdk_sts, RuleMode::Sequential, &[&refused]));
+        let origin = Origin {
+            account: "333333333333".into(),
+            region: "us-east-1".into(),
+        };
+        let err = aws
+            .for_origin(Some(&origin), &config())
+            .await
+            .expect_err("a refused AssumeRole is an error");
+        let text = err.to_string();
+        assert!(text.contains("account 333333333333"), "{text}");
+        assert!(
+            text.contains("arn:aws:iam::333333333333:role/acu-pilot-spoke-alarm-handler"),
+            "{text}"
+        );
+        assert!(text.contains("spoke stack deployed"), "{text}");
+        assert_eq!(err.aws_code(), Some("AccessDenied"));
+        assert!(
+            !err.is_retryable(),
+            "a missing role is not retried: {err:?}"
+        );
+        assert_eq!(refused.num_calls(), 1, "one AssumeRole, not retried");
+    }
+
+    #[tokio::test]
+    async fn a_spoke_is_reached_with_the_external_id_and_the_hub_without_sts() {
+        let assumed = mock!(aws_sdk_sts::Client::assume_role)
+            .match_requests(|req| {
+                req.role_arn()
+                    == Some("arn:aws:iam::111111111111:role/acu-pilot-spoke-alarm-handler")
+                    && req.external_id() == Some("s3cret")
+            })
+            .then_output(|| {
+                AssumeRoleOutput::builder()
+                    .credentials(
+                        aws_sdk_sts::types::Credentials::builder()
+                            .access_key_id("ASIA")
+                            .secret_access_key("secret")
+                            .session_token("token")
+                            .expiration(aws_smithy_types::DateTime::from_secs(4_000_000_000))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            });
+        let aws = hub(mock_client!(aws_sdk_sts, RuleMode::Sequential, &[&assumed]));
+        let config = Config {
+            spoke_external_id: Some("s3cret".into()),
+            ..config()
+        };
+        let spoke = Origin {
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+        };
+        let target = aws
+            .for_origin(Some(&spoke), &config)
+            .await
+            .expect("assumed");
+        assert!(matches!(target, Cow::Owned(_)));
+        assert_eq!(assumed.num_calls(), 1);
+        let home = Origin {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+        };
+        let same = aws.for_origin(Some(&home), &config).await.expect("home");
+        assert!(
+            matches!(same, Cow::Borrowed(_)),
+            "the hub keeps its own adapters"
+        );
+        assert_eq!(
+            assumed.num_calls(),
+            1,
+            "no AssumeRole for the hub's own account"
+        );
+    }
+}

@@ -107,15 +107,33 @@ pub async fn prove_created(id: &str) {
         .expect("tag the proof");
 }
 
-/// SDK config for the emulator with dummy credentials.
+/// SDK config for the emulator with dummy credentials: the emulator's default account,
+/// the hub's in the multi-account tests ([`HUB_ACCOUNT`]).
 pub async fn sdk_config() -> SdkConfig {
+    sdk_config_as("test").await
+}
+
+/// The account the emulator gives the dummy credentials of [`sdk_config`].
+pub const HUB_ACCOUNT: &str = "000000000000";
+
+/// SDK config for the emulator acting in `account`: there a 12-digit access key id *is*
+/// the account, and each account keeps its own clusters, alarms and roles.
+pub async fn account_sdk_config(account: &str) -> SdkConfig {
+    assert!(
+        account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+        "{account}: an account id has 12 digits"
+    );
+    sdk_config_as(account).await
+}
+
+async fn sdk_config_as(access_key_id: &str) -> SdkConfig {
     let endpoint = endpoint();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(acu_pilot_aws::https_client())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_rds::config::Credentials::new(
-            "test",
+            access_key_id,
             "test",
             None,
             None,
@@ -123,6 +141,44 @@ pub async fn sdk_config() -> SdkConfig {
         ))
         .load()
         .await
+}
+
+/// Creates, in the account of `sdk`, the spoke role `name` that trusts `hub_account`, as
+/// spoke.yaml does (its conditions aside: the emulator does not evaluate trust policies).
+/// Tests share one emulator, so a role another test already created is kept.
+pub async fn create_spoke_role(sdk: &SdkConfig, name: &str, hub_account: &str) {
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{hub_account}:root")},
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    let out = aws_sdk_iam::Client::new(sdk)
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await;
+    if let Err(err) = out {
+        let exists = err
+            .as_service_error()
+            .is_some_and(|e| e.is_entity_already_exists_exception());
+        assert!(exists, "create the spoke role {name}: {err:?}");
+    }
+}
+
+/// The account `sdk`'s credentials act in, as STS tells it.
+pub async fn caller_account(sdk: &SdkConfig) -> String {
+    aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .account()
+        .expect("an account")
+        .to_owned()
 }
 
 /// The adapters as the functions build them, with every request recorded.
@@ -195,7 +251,18 @@ pub fn unique_id(prefix: &str) -> String {
 
 /// Creates an Aurora MySQL Serverless v2 cluster with a writer, as a user's would be.
 pub async fn create_cluster(id: &str, min: f64, max: f64, tags: &[(&str, &str)]) -> String {
-    let rds = rds().await;
+    create_cluster_in(&sdk_config().await, id, min, max, tags).await
+}
+
+/// [`create_cluster`] in the account of `sdk`.
+pub async fn create_cluster_in(
+    sdk: &SdkConfig,
+    id: &str,
+    min: f64,
+    max: f64,
+    tags: &[(&str, &str)],
+) -> String {
+    let rds = aws_sdk_rds::Client::new(sdk);
     let out = rds
         .create_db_cluster()
         .db_cluster_identifier(id)
@@ -234,12 +301,23 @@ pub async fn create_cluster(id: &str, min: f64, max: f64, tags: &[(&str, &str)])
 /// Creates cluster `id` on `min..max` as acu-pilot manages one: the owner's managed tag, a
 /// baseline (`min=0.5 max=16` unless `extra` brings its own) and the `extra` tags.
 pub async fn create_managed(id: &str, min: f64, max: f64, extra: &[(&str, &str)]) -> String {
+    create_managed_in(&sdk_config().await, id, min, max, extra).await
+}
+
+/// [`create_managed`] in the account of `sdk`.
+pub async fn create_managed_in(
+    sdk: &SdkConfig,
+    id: &str,
+    min: f64,
+    max: f64,
+    extra: &[(&str, &str)],
+) -> String {
     let mut tags = vec![("acu-pilot:managed", "true")];
     if !extra.iter().any(|(key, _)| *key == "acu-pilot:baseline") {
         tags.push(("acu-pilot:baseline", "min=0.5 max=16"));
     }
     tags.extend_from_slice(extra);
-    create_cluster(id, min, max, &tags).await
+    create_cluster_in(sdk, id, min, max, &tags).await
 }
 
 /// [`create_managed`] under a fresh id made from `prefix`; returns the id.
@@ -251,8 +329,12 @@ pub async fn managed_cluster(prefix: &str, min: f64, max: f64, extra: &[(&str, &
 
 /// The live range of a cluster, as (min, max).
 pub async fn live_range(id: &str) -> (f64, f64) {
-    let out = rds()
-        .await
+    live_range_in(&sdk_config().await, id).await
+}
+
+/// [`live_range`] in the account of `sdk`.
+pub async fn live_range_in(sdk: &SdkConfig, id: &str) -> (f64, f64) {
+    let out = aws_sdk_rds::Client::new(sdk)
         .describe_db_clusters()
         .db_cluster_identifier(id)
         .send()
@@ -269,8 +351,15 @@ pub async fn live_range(id: &str) -> (f64, f64) {
 
 /// The tags on a cluster.
 pub async fn cluster_tags(id: &str) -> std::collections::BTreeMap<String, String> {
-    let out = rds()
-        .await
+    cluster_tags_in(&sdk_config().await, id).await
+}
+
+/// [`cluster_tags`] in the account of `sdk`.
+pub async fn cluster_tags_in(
+    sdk: &SdkConfig,
+    id: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let out = aws_sdk_rds::Client::new(sdk)
         .describe_db_clusters()
         .db_cluster_identifier(id)
         .send()
@@ -335,7 +424,12 @@ pub fn fixture(name: &str, id: &str) -> serde_json::Value {
 /// The recipe's two alarms, exactly: High-ACU `ServerlessDatabaseCapacity > 12` over 2 × 300 s,
 /// Low-ACU `< 1` over 4 × 900 s.
 pub async fn recipe_alarms(id: &str) {
-    let cw = cloudwatch().await;
+    recipe_alarms_in(&sdk_config().await, id).await
+}
+
+/// [`recipe_alarms`] in the account of `sdk`.
+pub async fn recipe_alarms_in(sdk: &SdkConfig, id: &str) {
+    let cw = aws_sdk_cloudwatch::Client::new(sdk);
     for (name, comparison, threshold, period, periods) in [
         (
             format!("Aurora-{id}-High-ACU"),
@@ -402,8 +496,15 @@ pub fn alarm_ownership_tags(cluster: &str, role: &str) -> Vec<aws_sdk_cloudwatch
 
 /// A metric alarm as CloudWatch describes it, if it exists.
 pub async fn find_alarm(name: &str) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
-    cloudwatch()
-        .await
+    find_alarm_in(&sdk_config().await, name).await
+}
+
+/// [`find_alarm`] in the account of `sdk`.
+pub async fn find_alarm_in(
+    sdk: &SdkConfig,
+    name: &str,
+) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
+    aws_sdk_cloudwatch::Client::new(sdk)
         .describe_alarms()
         .alarm_names(name)
         .send()
