@@ -4,17 +4,29 @@ use std::path::{Path, PathBuf};
 
 use acu_pilot_core::calendar::Calendar;
 use acu_pilot_core::config::Config;
+use acu_pilot_sim::topology::{RoleTrace, Series, Topology, TopologyRun, replay_topology};
 use acu_pilot_sim::{
-    MODEL_NOTE, ReplayConfig, SimReport, Trace, TraceKind, all_policies, compare, generate,
+    Autopilot, Functions, MODEL_NOTE, ReplayConfig, SimReport, TraceKind, all_policies, compare,
+    generate,
 };
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// The demand trace: CSV with the header `timestamp,acu`.
+    /// The demand trace: CSV with the header `timestamp,acu` (the writer's demand), or
+    /// `timestamp,writer,reader` (the writer's and each reader's).
     #[arg(long)]
     trace: PathBuf,
+    /// Also model the recipe's topology: the writer and this many readers, and compare
+    /// acu-pilot with its alarms and forecast on the writer's own series against the same
+    /// policy on the cluster average, which idle readers dilute.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=15))]
+    readers: u8,
+    /// The readers' promotion tier: 0–1 follow the writer's capacity (and cost as much),
+    /// 2–15 scale on their own demand.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i32).range(0..=15))]
+    reader_tier: i32,
     /// A sales-event calendar (YAML) for the pre-scaler; target the cluster `sim`.
     #[arg(long)]
     calendar: Option<PathBuf>,
@@ -87,8 +99,9 @@ fn load_config(path: Option<&Path>) -> Result<(ReplayConfig, Config), String> {
 }
 
 pub fn run(args: SimulateArgs) -> Result<(), String> {
-    let trace = Trace::parse(&read("--trace", &args.trace)?)
+    let roles = RoleTrace::parse(&read("--trace", &args.trace)?)
         .map_err(|e| format!("--trace {}: {e}", args.trace.display()))?;
+    let trace = roles.writer.clone();
     let (replay, config) = load_config(args.config.as_deref())?;
     let calendar = match &args.calendar {
         None => None,
@@ -116,12 +129,60 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         let png = crate::plot::write(svg, &report, &title)?;
         eprintln!("plot: {} and {}", svg.display(), png.display());
     }
+    let topology = (args.readers > 0).then(|| {
+        let topology = Topology {
+            reader_tiers: vec![args.reader_tier; usize::from(args.readers)],
+        };
+        [Series::Writer, Series::ClusterAverage].map(|series| {
+            let mut autopilot = Autopilot::new(Functions::All, &replay, &config, calendar.as_ref());
+            replay_topology(&roles, &topology, &replay, &mut autopilot, series)
+        })
+    });
     if args.json {
-        crate::print_json(&report);
+        let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        if let Some(runs) = &topology {
+            json["topology"] = serde_json::json!({
+                "readers": args.readers,
+                "reader_tier": args.reader_tier,
+                "runs": runs,
+            });
+        }
+        crate::print_json(&json);
     } else {
         print!("{}", render(&report, calendar.is_some()));
+        if let Some(runs) = &topology {
+            print!("{}", render_topology(args.readers, args.reader_tier, runs));
+        }
     }
     Ok(())
+}
+
+/// The writer-aware alarms next to the diluted ones, on the same cluster of instances.
+fn render_topology(readers: u8, tier: i32, runs: &[TopologyRun]) -> String {
+    let mut out = format!(
+        "\nacu-pilot on a writer and {readers} reader{} in tier {tier} (billing counts every instance)\n\
+         {:<28} {:>9} {:>14} {:>22} {:>22}\n",
+        if readers == 1 { "" } else { "s" },
+        "alarms and forecast read",
+        "ACU-hours",
+        "unmet ACU-min",
+        "high alarms (writer)",
+        "high alarms (average)",
+    );
+    for run in runs {
+        let series = match run.series {
+            Series::Writer => "the writer's series",
+            Series::ClusterAverage => "the cluster average",
+        };
+        out.push_str(&format!(
+            "{series:<28} {:>9.1} {:>14.1} {:>22} {:>22}\n",
+            run.result.acu_hours,
+            run.result.unmet_acu_minutes,
+            run.high_alarms_on_writer,
+            run.high_alarms_on_cluster_average,
+        ));
+    }
+    out
 }
 
 pub fn render(report: &SimReport, with_calendar: bool) -> String {

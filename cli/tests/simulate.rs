@@ -161,3 +161,42 @@ fn trace_generate_writes_the_shipped_trace_for_seed_42() {
     let (ok, _, err) = acu_pilot(&["trace", "generate", "--kind", "month", "--out", "x.csv"]);
     assert!(!ok && err.contains("month"), "{err}");
 }
+
+#[test]
+fn with_readers_the_writer_aware_alarm_fires_where_the_diluted_one_never_does() {
+    let config = scratch("tight-max.yaml");
+    std::fs::write(&config, "baseline: {min: 0.5, max: 16}\n").unwrap();
+    let (ok, out, err) = acu_pilot(&[
+        "simulate",
+        "--trace",
+        &repo("examples/traces/sales-day.csv"),
+        "--config",
+        config.to_str().unwrap(),
+        "--readers",
+        "2",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let runs = json["topology"]["runs"].as_array().unwrap();
+    let (writer, average) = (&runs[0], &runs[1]);
+    assert_eq!(writer["series"], "Writer");
+    assert_eq!(average["series"], "ClusterAverage");
+    assert!(
+        writer["high_alarms_on_writer"].as_u64().unwrap() >= 1,
+        "{writer}"
+    );
+    assert_eq!(average["high_alarms_on_cluster_average"], 0, "{average}");
+    let unmet = |run: &serde_json::Value| run["result"]["unmet_acu_minutes"].as_f64().unwrap();
+    assert!(unmet(writer) < unmet(average), "{writer} vs {average}");
+
+    let (ok, _, err) = acu_pilot(&[
+        "simulate",
+        "--trace",
+        &repo("examples/traces/sales-day.csv"),
+        "--readers",
+        "16",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("--readers"), "{err}");
+}
