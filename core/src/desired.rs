@@ -8,11 +8,21 @@ use crate::engine::{Engine, supports_auto_pause};
 use crate::model::Cluster;
 use crate::tags::{CEILING, ClusterTags, FLOOR, Layer, LayerKind, TagError};
 
-/// Pin beats everything; otherwise
-/// `min = max(prescale.min, boost.min, economy active ? economy.min or floor : baseline.min)`
-/// and `max = max(baseline.max, boost.max, prescale.max, min)`; then clamped to the
-/// guardrails. Layers whose `until` has passed have no effect, and their order does not
-/// matter (two layers of one kind combine by max).
+/// The one rule. A pin beats everything; otherwise
+///
+/// - `resting = min(baseline.min, economy active ? economy.min or floor, quiet active ?
+///   quiet.min or floor)`: economy and quiet only ever lower min;
+/// - `min = max(resting, prescale.min, boost.min)`: a pre-scale (a sale) and a boost (real
+///   demand) win on min over a quiet window (a quiet night);
+/// - `max = max(baseline.max, boost.max, prescale.max, min)`;
+/// - a quiet layer's `max` is a cap on both: `min` and `max` are cut to it. A soft cap
+///   (the default) is lifted to the active boost's `max`/`min` (demand is real); a hard cap
+///   (`hard=true`, a budget) is lifted by nothing but a pin;
+///
+/// then clamped to the guardrails. Layers whose `until` has passed have no effect, and
+/// their order does not matter (two layers of one kind combine by max; of two quiet caps,
+/// the lower holds, and one hard one makes the cap hard). Without an active quiet layer
+/// this is exactly the rule before quiet windows existed.
 pub fn desired(
     baseline: CapacityRange,
     layers: &[Layer],
@@ -34,17 +44,23 @@ pub fn desired(
             highest(LayerKind::Pin, |l| l.max).unwrap_or(baseline.max),
         )
     } else {
-        let resting_min = if active(LayerKind::Economy).next().is_some() {
-            highest(LayerKind::Economy, |l| l.min)
-                .unwrap_or(guardrails.floor)
-                .min(baseline.min)
-        } else {
-            baseline.min
+        let lowered = |kind: LayerKind| {
+            active(kind)
+                .next()
+                .map(|_| highest(kind, |l| l.min).unwrap_or(guardrails.floor))
         };
+        let resting_min = [lowered(LayerKind::Economy), lowered(LayerKind::Quiet)]
+            .into_iter()
+            .flatten()
+            .fold(baseline.min, Acu::min);
+        let boost = (
+            highest(LayerKind::Boost, |l| l.min),
+            highest(LayerKind::Boost, |l| l.max),
+        );
         let min = [
             Some(resting_min),
             highest(LayerKind::Prescale, |l| l.min),
-            highest(LayerKind::Boost, |l| l.min),
+            boost.0,
         ]
         .into_iter()
         .flatten()
@@ -52,7 +68,7 @@ pub fn desired(
         .unwrap_or(resting_min);
         let max = [
             Some(baseline.max),
-            highest(LayerKind::Boost, |l| l.max),
+            boost.1,
             highest(LayerKind::Prescale, |l| l.max),
             Some(min),
         ]
@@ -60,7 +76,23 @@ pub fn desired(
         .flatten()
         .max()
         .unwrap_or(baseline.max);
-        (min, max)
+        // The quiet cap: the lowest active quiet max; hard if any quiet layer says so,
+        // else lifted to what a boost asks for.
+        let hard = active(LayerKind::Quiet).any(|l| l.hard);
+        let cap = active(LayerKind::Quiet).filter_map(|l| l.max).min();
+        let cap = match cap {
+            Some(cap) if !hard => Some(
+                [Some(cap), boost.0, boost.1]
+                    .into_iter()
+                    .flatten()
+                    .fold(cap, Acu::max),
+            ),
+            other => other,
+        };
+        match cap {
+            Some(cap) => (min.min(cap), max.min(cap)),
+            None => (min, max),
+        }
     };
     clamp(min, max, guardrails)
 }
@@ -166,6 +198,7 @@ mod tests {
 
     fn layer(kind: LayerKind, min: Option<f64>, max: Option<f64>, minutes_left: i64) -> Layer {
         Layer {
+            hard: false,
             kind,
             min: min.map(acu),
             max: max.map(acu),
@@ -234,6 +267,80 @@ mod tests {
         assert_eq!((r.min, r.max), (acu(0.5), acu(32.0)));
         let g = Guardrails::new(Acu::ZERO, acu(32.0), true).unwrap();
         assert_eq!(desired(base, &[], now(), &g).min, Acu::ZERO);
+    }
+
+    fn quiet(min: Option<f64>, max: Option<f64>, hard: bool) -> Layer {
+        Layer {
+            hard,
+            ..layer(LayerKind::Quiet, min, max, 60)
+        }
+    }
+
+    #[test]
+    fn a_quiet_window_lowers_min_to_its_value_or_the_floor_and_caps_max() {
+        let g = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let base = CapacityRange::new(acu(4.0), acu(32.0)).unwrap();
+        let r = desired(base, &[quiet(None, Some(2.0), false)], now(), &g);
+        assert_eq!((r.min, r.max), (acu(0.5), acu(2.0)));
+        let r = desired(base, &[quiet(Some(1.0), None, false)], now(), &g);
+        assert_eq!((r.min, r.max), (acu(1.0), acu(32.0)));
+        // Quiet never raises min: a quiet min above the baseline's is no quiet at all.
+        let r = desired(base, &[quiet(Some(8.0), None, false)], now(), &g);
+        assert_eq!(r.min, acu(4.0));
+        // Min 0 only where auto-pause is allowed; otherwise the floor.
+        let paused = desired(base, &[quiet(Some(0.0), Some(2.0), false)], now(), &g);
+        assert_eq!(paused.min, acu(0.5));
+        let g0 = Guardrails::new(Acu::ZERO, acu(64.0), true).unwrap();
+        let paused = desired(base, &[quiet(Some(0.0), Some(2.0), false)], now(), &g0);
+        assert_eq!((paused.min, paused.max), (Acu::ZERO, acu(2.0)));
+        // Expired: the baseline again.
+        let gone = Layer {
+            until: now(),
+            ..quiet(None, Some(2.0), true)
+        };
+        assert_eq!(desired(base, &[gone], now(), &g), base);
+    }
+
+    #[test]
+    fn a_sale_beats_a_quiet_night_on_min_up_to_the_cap() {
+        let g = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let base = CapacityRange::new(acu(4.0), acu(32.0)).unwrap();
+        let sale = layer(LayerKind::Prescale, Some(8.0), None, 60);
+        let r = desired(
+            base,
+            &[quiet(None, Some(16.0), false), sale.clone()],
+            now(),
+            &g,
+        );
+        assert_eq!((r.min, r.max), (acu(8.0), acu(16.0)));
+        // A cap below the sale's min holds, soft or hard: only a boost or a pin lifts it.
+        let r = desired(base, &[quiet(None, Some(4.0), false), sale], now(), &g);
+        assert_eq!((r.min, r.max), (acu(4.0), acu(4.0)));
+    }
+
+    #[test]
+    fn a_boost_lifts_a_soft_cap_and_not_a_hard_one() {
+        let g = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let base = CapacityRange::new(acu(4.0), acu(32.0)).unwrap();
+        let boost = layer(LayerKind::Boost, None, Some(48.0), 60);
+        let soft = desired(
+            base,
+            &[quiet(None, Some(2.0), false), boost.clone()],
+            now(),
+            &g,
+        );
+        assert_eq!((soft.min, soft.max), (acu(0.5), acu(48.0)));
+        let hard = desired(
+            base,
+            &[quiet(None, Some(2.0), true), boost.clone()],
+            now(),
+            &g,
+        );
+        assert_eq!((hard.min, hard.max), (acu(0.5), acu(2.0)));
+        // A pin beats even a hard cap.
+        let pin = layer(LayerKind::Pin, Some(8.0), Some(8.0), 60);
+        let pinned = desired(base, &[quiet(None, Some(2.0), true), boost, pin], now(), &g);
+        assert_eq!((pinned.min, pinned.max), (acu(8.0), acu(8.0)));
     }
 
     #[test]
@@ -351,8 +458,11 @@ mod tests {
             prop::option::of(any_acu()),
             prop::option::of(any_acu()),
             -120i64..120,
+            any::<bool>(),
         )
-            .prop_map(|(kind, min, max, minutes)| Layer {
+            .prop_map(|(kind, min, max, minutes, hard)| Layer {
+                // Only a quiet layer can carry hard=true (the tag parser refuses it elsewhere).
+                hard: hard && kind == LayerKind::Quiet,
                 kind,
                 min,
                 max,
@@ -416,8 +526,10 @@ mod tests {
         ) {
             let r = desired(base, &layers, now(), &g);
             let pinned = layers.iter().any(|l| l.kind == LayerKind::Pin && l.is_active(now()));
+            // A quiet cap holds min down too (a cap below a sale's min is the documented rule).
+            let capped = layers.iter().any(|l| l.kind == LayerKind::Quiet && l.max.is_some() && l.is_active(now()));
             for pre in layers.iter().filter(|l| l.kind == LayerKind::Prescale && l.is_active(now())) {
-                if let (Some(min), false) = (pre.min, pinned) {
+                if let (Some(min), false) = (pre.min, pinned || capped) {
                     prop_assert!(r.min >= min.min(g.ceiling));
                 }
             }
@@ -446,5 +558,110 @@ mod tests {
             layers.rotate_left(half);
             prop_assert_eq!(forward, desired(base, &layers, now(), &g));
         }
+
+        #[test]
+        fn a_hard_cap_is_never_exceeded_unless_pinned(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let r = desired(base, &layers, now(), &g);
+            if live(LayerKind::Pin).next().is_none() && live(LayerKind::Quiet).any(|l| l.hard) {
+                if let Some(cap) = live(LayerKind::Quiet).filter_map(|l| l.max).min() {
+                    // The guardrails' least max (1 ACU) is the only thing above a cap.
+                    prop_assert!(r.max <= cap.max(Acu::ONE) && r.min <= r.max);
+                }
+            }
+        }
+
+        #[test]
+        fn a_soft_cap_is_exceeded_only_by_a_boost(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let r = desired(base, &layers, now(), &g);
+            let unpinned = live(LayerKind::Pin).next().is_none();
+            if let (true, Some(cap)) = (unpinned, live(LayerKind::Quiet).filter_map(|l| l.max).min())
+                && r.max > cap.max(Acu::ONE)
+            {
+                let boost = live(LayerKind::Boost).flat_map(|l| [l.min, l.max]).flatten().max();
+                prop_assert!(boost.is_some_and(|b| r.max <= b.max(Acu::ONE)), "{r:?} above cap {cap} without a boost");
+            }
+        }
+
+        #[test]
+        fn without_a_quiet_layer_the_rule_is_what_it_was(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let layers: Vec<Layer> = layers.into_iter().filter(|l| l.kind != LayerKind::Quiet).collect();
+            prop_assert_eq!(desired(base, &layers, now(), &g), before_quiet(base, &layers, now(), &g));
+        }
+
+        #[test]
+        fn a_quiet_layer_never_raises_min_or_max_above_the_rule_without_it(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let without: Vec<Layer> = layers.iter().filter(|l| l.kind != LayerKind::Quiet).cloned().collect();
+            let (r, w) = (desired(base, &layers, now(), &g), desired(base, &without, now(), &g));
+            prop_assert!(r.min <= w.min && r.max <= w.max);
+        }
+    }
+
+    /// The rule as it was before quiet windows (commit 035c804), kept as the reference
+    /// the property test compares against.
+    fn before_quiet(
+        baseline: CapacityRange,
+        layers: &[Layer],
+        now: DateTime<Utc>,
+        guardrails: &Guardrails,
+    ) -> CapacityRange {
+        let active = |kind: LayerKind| {
+            layers
+                .iter()
+                .filter(move |layer| layer.kind == kind && layer.is_active(now))
+        };
+        let highest =
+            |kind: LayerKind, pick: fn(&Layer) -> Option<Acu>| active(kind).filter_map(pick).max();
+        if active(LayerKind::Pin).next().is_some() {
+            return clamp(
+                highest(LayerKind::Pin, |l| l.min).unwrap_or(baseline.min),
+                highest(LayerKind::Pin, |l| l.max).unwrap_or(baseline.max),
+                guardrails,
+            );
+        }
+        let resting_min = if active(LayerKind::Economy).next().is_some() {
+            highest(LayerKind::Economy, |l| l.min)
+                .unwrap_or(guardrails.floor)
+                .min(baseline.min)
+        } else {
+            baseline.min
+        };
+        let min = [
+            Some(resting_min),
+            highest(LayerKind::Prescale, |l| l.min),
+            highest(LayerKind::Boost, |l| l.min),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(resting_min);
+        let max = [
+            Some(baseline.max),
+            highest(LayerKind::Boost, |l| l.max),
+            highest(LayerKind::Prescale, |l| l.max),
+            Some(min),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(baseline.max);
+        clamp(min, max, guardrails)
     }
 }

@@ -514,6 +514,7 @@ proptest! {
         by in "\\PC{0,300}",
     ) {
         let layer = Layer {
+            hard: false,
             kind,
             min: min.and_then(Acu::from_halves),
             max: max.and_then(Acu::from_halves),

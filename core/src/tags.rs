@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `acu-pilot:managed` | cluster | `true` |
 //! | `acu-pilot:baseline` | cluster | `min=0.5 max=16` |
-//! | `acu-pilot:boost`, `:economy`, `:prescale`, `:pin` | cluster | a layer: `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU` (`min`/`max` optional, `at` optional) |
+//! | `acu-pilot:boost`, `:economy`, `:prescale`, `:quiet`, `:pin` | cluster | a layer: `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU` (`min`/`max` optional, `at` optional; `hard=true` only on `:quiet`) |
 //! | `acu-pilot:ceiling`, `acu-pilot:floor` | cluster | an ACU value, overriding the configured guardrail |
 //! | `acu-pilot:ttl` | cluster | RFC 3339 UTC instant after which the janitor decommissions it |
 //! | `acu-pilot:cluster`, `acu-pilot:role` | alarm | the cluster id, `high` or `low` |
@@ -63,7 +63,7 @@ impl TagError {
     }
 }
 
-/// The four kinds of layer; each is one cluster tag with one writer.
+/// The five kinds of layer; each is one cluster tag with one writer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerKind {
@@ -73,15 +73,19 @@ pub enum LayerKind {
     Economy,
     /// pre-scaler, from the calendar or the forecast: raises min.
     Prescale,
+    /// pre-scaler, from a calendar `quiet:` entry: lowers min below the baseline and caps
+    /// max (a soft cap yields to a boost, a hard one does not).
+    Quiet,
     /// an operator: fixes min and max.
     Pin,
 }
 
 impl LayerKind {
-    pub const ALL: [LayerKind; 4] = [
+    pub const ALL: [LayerKind; 5] = [
         LayerKind::Boost,
         LayerKind::Economy,
         LayerKind::Prescale,
+        LayerKind::Quiet,
         LayerKind::Pin,
     ];
 
@@ -90,6 +94,7 @@ impl LayerKind {
             LayerKind::Boost => "acu-pilot:boost",
             LayerKind::Economy => "acu-pilot:economy",
             LayerKind::Prescale => "acu-pilot:prescale",
+            LayerKind::Quiet => "acu-pilot:quiet",
             LayerKind::Pin => "acu-pilot:pin",
         }
     }
@@ -123,6 +128,10 @@ pub struct Layer {
     /// When the writer last changed it (the alarm-handler's cooldown clock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<DateTime<Utc>>,
+    /// Only on a quiet layer: its max is a hard cap (a budget) that a boost does not
+    /// lift. Written as `hard=true`; absent means a soft cap.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hard: bool,
 }
 
 impl Layer {
@@ -156,12 +165,20 @@ impl Layer {
         if let Some(at) = self.at {
             parts.push(format!("at={}", format_instant(at)));
         }
+        if self.hard {
+            parts.push("hard=true".to_owned());
+        }
         parts.join(" ")
     }
 
     pub fn parse(kind: LayerKind, value: &str) -> Result<Self, TagError> {
         let tag = kind.tag_key();
-        let mut pairs = parse_pairs(tag, value, &["min", "max", "until", "by", "at"])?;
+        let allowed: &[&str] = if kind == LayerKind::Quiet {
+            &["min", "max", "until", "by", "at", "hard"]
+        } else {
+            &["min", "max", "until", "by", "at"]
+        };
+        let mut pairs = parse_pairs(tag, value, allowed)?;
         let min = pairs
             .remove("min")
             .map(|text| parse_acu(tag, "min", &text))
@@ -181,8 +198,30 @@ impl Layer {
             .remove("at")
             .map(|text| parse_instant(tag, "at", &text))
             .transpose()?;
-        if min.is_none() && max.is_none() && kind != LayerKind::Economy {
+        let hard = match pairs.remove("hard").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(TagError::malformed(
+                    tag,
+                    format!("hard={other:?} is not true or false"),
+                ));
+            }
+        };
+        // A quiet layer may set neither: "min may fall to the floor, max as it is".
+        if min.is_none() && max.is_none() && !matches!(kind, LayerKind::Economy | LayerKind::Quiet)
+        {
             return Err(TagError::malformed(tag, "sets neither min nor max"));
+        }
+        // A cap below 1 ACU would be raised by the guardrails' clamp: the cap a quiet
+        // layer states must be one the cluster can keep.
+        if let (LayerKind::Quiet, Some(max)) = (kind, max)
+            && max < Acu::ONE
+        {
+            return Err(TagError::malformed(
+                tag,
+                format!("max={max} is below 1 ACU, the least max Aurora accepts"),
+            ));
         }
         if let (Some(min), Some(max)) = (min, max) {
             CapacityRange::in_fields("min", "max", min, max).map_err(|source| {
@@ -199,6 +238,7 @@ impl Layer {
             until,
             by,
             at,
+            hard,
         })
     }
 }
@@ -433,6 +473,7 @@ mod tests {
     #[test]
     fn layer_round_trips_through_its_tag_value() {
         let layer = Layer {
+            hard: false,
             kind: LayerKind::Boost,
             min: Some(Acu::new(2.0).unwrap()),
             max: Some(Acu::new(24.0).unwrap()),
@@ -453,6 +494,7 @@ mod tests {
     #[test]
     fn a_layer_no_function_could_read_back_is_refused_before_writing() {
         let mut layer = Layer {
+            hard: false,
             kind: LayerKind::Boost,
             min: None,
             max: Some(Acu::new(24.0).unwrap()),
@@ -567,8 +609,54 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_layer_round_trips_with_its_hardness_and_only_it_may_be_hard() {
+        let layer = Layer {
+            kind: LayerKind::Quiet,
+            min: Some(Acu::ZERO),
+            max: Some(Acu::new(2.0).unwrap()),
+            until: t("2026-11-26T07:00:00Z"),
+            by: "calendar:office-hours".into(),
+            at: None,
+            hard: true,
+        };
+        let value = layer.tag_value().unwrap();
+        assert_eq!(
+            value,
+            "min=0 max=2 until=2026-11-26T07:00:00Z by=calendar:office-hours hard=true"
+        );
+        assert_eq!(Layer::parse(LayerKind::Quiet, &value).unwrap(), layer);
+        let soft = Layer::parse(LayerKind::Quiet, "until=2026-11-26T07:00:00Z by=x").unwrap();
+        assert!(!soft.hard && soft.min.is_none() && soft.max.is_none());
+        for (kind, value, message) in [
+            (
+                LayerKind::Boost,
+                "max=2 until=2026-11-26T07:00:00Z by=x hard=true",
+                "unknown key \"hard\"",
+            ),
+            (
+                LayerKind::Quiet,
+                "max=2 until=2026-11-26T07:00:00Z by=x hard=yes",
+                "hard=\"yes\" is not true or false",
+            ),
+            (
+                LayerKind::Quiet,
+                "max=0.5 until=2026-11-26T07:00:00Z by=x",
+                "max=0.5 is below 1 ACU",
+            ),
+        ] {
+            let err = Layer::parse(kind, value).unwrap_err().to_string();
+            assert!(
+                err.starts_with(kind.tag_key()) || err.contains(kind.tag_key()),
+                "{err}"
+            );
+            assert!(err.contains(message), "{err}");
+        }
+    }
+
+    #[test]
     fn by_is_kept_to_allowed_characters() {
         let layer = Layer {
+            hard: false,
             kind: LayerKind::Pin,
             min: Some(Acu::ONE),
             max: None,

@@ -123,6 +123,7 @@ mod tests {
         let mut sim = SimCluster::new("shop", baseline, Guardrails::default());
         assert_eq!(sim.reconcile(now()), None);
         let prescale = Layer {
+            hard: false,
             kind: LayerKind::Prescale,
             min: Some(acu(24.0)),
             max: Some(acu(48.0)),
@@ -167,6 +168,7 @@ mod tests {
             .tags
             .insert(tags::CEILING.to_owned(), "32".to_owned());
         sim.put_layer(&Layer {
+            hard: false,
             kind: LayerKind::Boost,
             min: None,
             max: Some(acu(64.0)),

@@ -616,6 +616,7 @@ mod tests {
             {
                 let max = Acu::ceil_step(ctx.range.max.value() * 2.0);
                 self.cluster.put_layer(&Layer {
+                    hard: false,
                     kind: LayerKind::Boost,
                     min: None,
                     max: Some(max),

@@ -224,6 +224,7 @@ fn boost(
         decision: DecisionKind::Boost,
         reason,
         put: vec![Layer {
+            hard: false,
             kind: LayerKind::Boost,
             min,
             max: Some(new_max),
@@ -285,6 +286,7 @@ fn economy(
         decision: DecisionKind::Economy,
         reason,
         put: vec![Layer {
+            hard: false,
             kind: LayerKind::Economy,
             min: None,
             max: None,
@@ -700,6 +702,7 @@ mod tests {
                     other => other,
                 };
                 Layer {
+                    hard: false,
                     kind,
                     min,
                     max,

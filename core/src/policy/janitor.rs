@@ -370,6 +370,7 @@ mod tests {
                 other => other,
             };
             Some(Layer {
+                hard: false,
                 kind,
                 min: min.and_then(Acu::from_halves),
                 max: max.and_then(Acu::from_halves),

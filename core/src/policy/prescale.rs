@@ -310,6 +310,7 @@ pub fn plan_prescale(
         };
     }
     let layer = Layer {
+        hard: false,
         kind: LayerKind::Prescale,
         min,
         max,
