@@ -146,6 +146,18 @@ impl Serialize for MinSpec {
     }
 }
 
+/// A quiet entry's range: during its window min may fall to `min` (the floor when
+/// absent; 0 only where auto-pause is allowed, else the floor) and max is capped at `max`.
+/// A `hard` cap is a budget a boost does not lift; a soft one yields to a boost.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quiet {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<Acu>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<Acu>,
+    pub hard: bool,
+}
+
 /// Which clusters an entry applies to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -205,6 +217,10 @@ pub struct Window {
     pub targets: Targets,
     #[serde(serialize_with = "serialize_tz")]
     pub timezone: Zone,
+    /// A quiet window (lowers and caps) rather than a pre-scale one; its `min` is then
+    /// meaningless and the pre-scale plan ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<Quiet>,
 }
 
 impl Window {
@@ -255,6 +271,7 @@ pub struct Event {
     pub min: MinSpec,
     pub max: Option<Acu>,
     lead: Option<TimeDelta>,
+    pub quiet: Option<Quiet>,
 }
 
 /// A validated calendar.
@@ -458,6 +475,7 @@ impl Calendar {
             max: event.max,
             targets: event.targets.clone(),
             timezone: event.timezone,
+            quiet: event.quiet,
         }
     }
 
@@ -738,7 +756,7 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
         message,
     };
 
-    const FIELDS: [&str; 12] = [
+    const FIELDS: [&str; 13] = [
         "name",
         "start",
         "end",
@@ -751,13 +769,14 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
         "lead",
         "timezone",
         "description",
+        "quiet",
     ];
     for key in map.keys() {
         let key = key_text(key);
         if !FIELDS.contains(&key.as_str()) {
             return Err(fail(
                 &key,
-                "unknown field (expected start, end, duration, every, clusters, selector, min, max, lead, timezone)".into(),
+                "unknown field (expected start, end, duration, every, clusters, selector, min, max, quiet, lead, timezone)".into(),
             ));
         }
     }
@@ -883,8 +902,37 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
         (None, Some(value)) => parse_selector(value).map_err(|m| fail("selector", m))?,
     };
 
+    if let Some(value) = map.get("quiet") {
+        // A quiet entry lowers and caps; a pre-scale entry raises. One entry is one or
+        // the other, so the combination rule stays the desired() rule.
+        for field in ["min", "max"] {
+            if map.contains_key(field) {
+                return Err(fail(
+                    field,
+                    "a quiet entry sets its range under quiet: {min, max, hard}, not here".into(),
+                ));
+            }
+        }
+        let quiet = parse_quiet(value, &fail)?;
+        return Ok(Event {
+            name,
+            timezone,
+            schedule,
+            targets,
+            min: MinSpec::Fixed(Acu::ZERO),
+            max: None,
+            lead,
+            quiet: Some(quiet),
+        });
+    }
+
     let min = match map.get("min") {
-        None => return Err(fail("min", "is missing (ACUs, or auto)".into())),
+        None => {
+            return Err(fail(
+                "min",
+                "is missing (ACUs, or auto; or quiet: {min, max} for a quiet window)".into(),
+            ));
+        }
         Some(value) => match scalar_text(value) {
             Some(text) if text.trim() == "auto" => MinSpec::Auto,
             Some(text) => MinSpec::Fixed(
@@ -924,7 +972,78 @@ fn parse_event(index: usize, entry: &Value, default_tz: Zone) -> Result<Event, C
         min,
         max,
         lead,
+        quiet: None,
     })
+}
+
+/// `quiet: {min: 0|<acu>, max: <acu>, hard: true|false}`, every key optional; problems
+/// name `quiet.<key>`.
+fn parse_quiet(
+    value: &Value,
+    fail: &dyn Fn(&str, String) -> CalendarProblem,
+) -> Result<Quiet, CalendarProblem> {
+    let Value::Mapping(map) = value else {
+        return Err(fail(
+            "quiet",
+            format!(
+                "{} is not a mapping such as {{min: 0, max: 2, hard: false}}",
+                describe(value)
+            ),
+        ));
+    };
+    for key in map.keys() {
+        let key = key_text(key);
+        if !["min", "max", "hard"].contains(&key.as_str()) {
+            return Err(fail(
+                &format!("quiet.{key}"),
+                "unknown field (expected min, max, hard)".into(),
+            ));
+        }
+    }
+    let acu = |field: &str| -> Result<Option<Acu>, CalendarProblem> {
+        let path = format!("quiet.{field}");
+        let Some(value) = map.get(field) else {
+            return Ok(None);
+        };
+        let text = scalar_text(value)
+            .ok_or_else(|| fail(&path, format!("{} is not ACUs", describe(value))))?;
+        Acu::parse_field(field, &text)
+            .map(Some)
+            .map_err(|e| fail(&path, format!("{} {}", e.value, e.problem)))
+    };
+    let min = acu("min")?;
+    let max = acu("max")?;
+    if let Some(max) = max {
+        // The cap must be a max Aurora accepts, or the guardrails would lift it.
+        if max < Acu::ONE {
+            return Err(fail(
+                "quiet.max",
+                format!("{max} is below 1 ACU, the least max Aurora accepts"),
+            ));
+        }
+        if let Some(min) = min
+            && min > max
+        {
+            return Err(fail("quiet.max", format!("{max} is below quiet.min {min}")));
+        }
+    }
+    let hard = match map.get("hard") {
+        None => false,
+        Some(Value::Bool(hard)) => *hard,
+        Some(other) => {
+            return Err(fail(
+                "quiet.hard",
+                format!("{} is not true or false", describe(other)),
+            ));
+        }
+    };
+    if hard && max.is_none() {
+        return Err(fail(
+            "quiet.hard",
+            "is a hard cap on max, and quiet.max is not set".into(),
+        ));
+    }
+    Ok(Quiet { min, max, hard })
 }
 
 fn valid_name(name: &str) -> bool {
@@ -1130,6 +1249,9 @@ pub struct CheckedWindow {
     pub min: MinSpec,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<Acu>,
+    /// Set for a quiet window: its range replaces `min`/`max`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<Quiet>,
 }
 
 /// The next `count` windows per target that end after `from`.
@@ -1169,6 +1291,7 @@ pub fn check(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> Calendar
                     end: w.end,
                     min: w.min,
                     max: w.max,
+                    quiet: w.quiet,
                 })
                 .collect();
             TargetWindows { target, windows }

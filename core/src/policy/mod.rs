@@ -6,3 +6,4 @@ pub mod alarm;
 pub mod janitor;
 pub mod prescale;
 pub mod provision;
+pub mod quiet;

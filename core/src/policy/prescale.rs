@@ -111,7 +111,11 @@ pub fn plan_prescale(
     let mut written_until: Option<DateTime<Utc>> = None;
     let mut by = Vec::new();
 
-    let mut calendar: Vec<&&Window> = windows.iter().filter(|w| w.active(now)).collect();
+    // Quiet windows lower and cap: they are the quiet layer's (policy::quiet), not ours.
+    let mut calendar: Vec<&&Window> = windows
+        .iter()
+        .filter(|w| w.active(now) && w.quiet.is_none())
+        .collect();
     calendar.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
     for window in calendar {
         let label = format!("calendar:{}", window.name);
@@ -362,6 +366,7 @@ mod tests {
             max: max.map(acu),
             targets: Targets::Clusters(vec!["shop-db".into()]),
             timezone: Zone::UTC,
+            quiet: None,
         }
     }
 
@@ -689,6 +694,7 @@ mod tests {
                     max: max.map(|m| Acu::from_halves(m.max(*min).max(2)).unwrap()),
                     targets: Targets::Clusters(vec!["db".into()]),
                     timezone: Zone::UTC,
+                    quiet: None,
                 })
                 .collect();
             let refs: Vec<&Window> = windows.iter().collect();

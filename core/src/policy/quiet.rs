@@ -1,0 +1,187 @@
+//! The pre-scaler's other decision: which `acu-pilot:quiet` layer a cluster should carry
+//! now, from its active quiet calendar windows, and whether the tag must change. How the
+//! layer combines with the others is `desired()`'s business, not this module's.
+//!
+//! A quiet window acts from its start (no lead: lowering early saves nothing a sale would
+//! miss, and raising late is what the lead is for) until its end. Overlapping quiet
+//! windows combine to the quieter range: the lowest min (an absent min is the floor, the
+//! lowest of all), the lowest cap, hard if any is hard; the layer lasts until the
+//! earliest end, so it never outlives a window it was made from, and the next tick writes
+//! what the remaining windows want.
+
+use chrono::{DateTime, Utc};
+
+use crate::calendar::Window;
+use crate::policy::prescale::LayerChange;
+use crate::tags::{Layer, LayerKind};
+
+/// What a tag value's `by` may hold (as the prescale plan).
+const MAX_BY_LEN: usize = 160;
+
+/// The decision for one cluster at one tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuietPlan {
+    /// The layer the cluster should carry (the current one when kept), or none.
+    pub layer: Option<Layer>,
+    pub change: LayerChange,
+    pub reasons: Vec<String>,
+}
+
+/// The wanted quiet layer at `now` from this cluster's calendar `windows` (non-quiet and
+/// inactive ones are ignored) and how it differs from `current`.
+pub fn plan_quiet(now: DateTime<Utc>, windows: &[&Window], current: Option<&Layer>) -> QuietPlan {
+    let mut quiet: Vec<&&Window> = windows
+        .iter()
+        .filter(|w| w.quiet.is_some() && w.start <= now && now < w.end)
+        .collect();
+    quiet.sort_by(|a, b| (a.start, &a.name).cmp(&(b.start, &b.name)));
+    let mut reasons = Vec::new();
+    let mut wanted: Option<Layer> = None;
+    for window in quiet {
+        let Some(q) = window.quiet else { continue };
+        let label = format!("calendar:{}", window.name);
+        reasons.push(format!(
+            "{label} quiet {}–{}: min {}, max {}{}",
+            window.start.format("%Y-%m-%dT%H:%MZ"),
+            window.end.format("%Y-%m-%dT%H:%MZ"),
+            q.min.map_or("floor".to_owned(), |m| m.to_string()),
+            q.max.map_or("as it is".to_owned(), |m| m.to_string()),
+            if q.hard { " (hard cap)" } else { "" }
+        ));
+        wanted = Some(match wanted {
+            None => Layer {
+                kind: LayerKind::Quiet,
+                min: q.min,
+                max: q.max,
+                until: window.end,
+                by: label,
+                at: Some(now),
+                hard: q.hard,
+            },
+            Some(layer) => Layer {
+                min: layer.min.zip(q.min).map(|(a, b)| a.min(b)),
+                max: match (layer.max, q.max) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+                until: layer.until.min(window.end),
+                by: format!("{}+{label}", layer.by),
+                hard: layer.hard || q.hard,
+                ..layer
+            },
+        });
+    }
+    let Some(mut layer) = wanted else {
+        let change = if current.is_some() {
+            reasons.push("no quiet window: the quiet layer is removed".to_owned());
+            LayerChange::Remove
+        } else {
+            LayerChange::None
+        };
+        return QuietPlan {
+            layer: None,
+            change,
+            reasons,
+        };
+    };
+    layer.by.truncate(MAX_BY_LEN);
+    if let Some(kept) = current.filter(|c| {
+        c.kind == LayerKind::Quiet
+            && (c.min, c.max, c.hard, &c.by, c.until)
+                == (layer.min, layer.max, layer.hard, &layer.by, layer.until)
+            && now < c.until
+    }) {
+        return QuietPlan {
+            layer: Some(kept.clone()),
+            change: LayerChange::Keep,
+            reasons,
+        };
+    }
+    QuietPlan {
+        layer: Some(layer.clone()),
+        change: LayerChange::Write(layer),
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+    use std::collections::BTreeMap;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const NIGHTS: &str = r#"
+timezone: Europe/Berlin
+events:
+  - name: nights
+    every: "0 20 * * *"
+    duration: 11h
+    clusters: [dev-db]
+    quiet: {min: 0, max: 2}
+  - name: sale
+    start: 2026-11-27T22:00
+    duration: 2h
+    clusters: [dev-db]
+    min: 8
+"#;
+
+    fn plan_at(now: &str, current: Option<&Layer>) -> QuietPlan {
+        let cal = Calendar::parse(NIGHTS).unwrap();
+        let windows = cal.active_for("dev-db", &BTreeMap::new(), t(now));
+        let refs: Vec<&Window> = windows.iter().collect();
+        plan_quiet(t(now), &refs, current)
+    }
+
+    #[test]
+    fn a_nightly_quiet_window_writes_at_its_start_keeps_and_goes_at_its_end() {
+        // 20:00 CET is 19:00 UTC; no lead: 18:59 UTC is not quiet yet.
+        assert_eq!(
+            plan_at("2026-11-25T18:59:00Z", None).change,
+            LayerChange::None
+        );
+        let p = plan_at("2026-11-25T19:00:00Z", None);
+        let LayerChange::Write(layer) = &p.change else {
+            panic!("{p:?}")
+        };
+        assert_eq!(
+            layer.to_tag_value(),
+            "min=0 max=2 until=2026-11-26T06:00:00Z by=calendar:nights at=2026-11-25T19:00:00Z"
+        );
+        // A repeated tick keeps it.
+        assert_eq!(
+            plan_at("2026-11-26T03:00:00Z", Some(layer)).change,
+            LayerChange::Keep
+        );
+        // After the end it is removed.
+        assert_eq!(
+            plan_at("2026-11-26T06:00:00Z", Some(layer)).change,
+            LayerChange::Remove
+        );
+    }
+
+    #[test]
+    fn the_prescale_plan_ignores_quiet_windows_and_this_one_ignores_sales() {
+        let cal = Calendar::parse(NIGHTS).unwrap();
+        let now = t("2026-11-27T21:30:00Z");
+        let windows = cal.active_for("dev-db", &BTreeMap::new(), now);
+        let refs: Vec<&Window> = windows.iter().collect();
+        let q = plan_quiet(now, &refs, None);
+        assert_eq!(q.layer.unwrap().by, "calendar:nights");
+        let cfg = crate::config::Config::from_map(&Default::default())
+            .unwrap()
+            .prescale;
+        let p = crate::policy::prescale::plan_prescale(
+            now,
+            &refs,
+            None,
+            None,
+            &cfg,
+            &crate::capacity::Guardrails::default(),
+        );
+        assert_eq!(p.layer.unwrap().by, "calendar:sale");
+    }
+}
