@@ -19,6 +19,7 @@ use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::{Forecast, ForecastSpec, predict};
 use acu_pilot_core::policy::janitor::RangeVerdict;
 use acu_pilot_core::policy::prescale::{ActiveWindow, LayerChange, plan_prescale};
+use acu_pilot_core::policy::quiet::plan_quiet;
 use acu_pilot_core::tags::{Layer, LayerKind};
 use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics, Notifier, Ports};
 
@@ -51,6 +52,11 @@ pub struct ClusterReport {
     pub layer: &'static str,
     /// The prescale layer the cluster carries after the tick.
     pub prescale: Option<Layer>,
+    /// What happened to the `acu-pilot:quiet` tag (written, kept, removed or none).
+    pub quiet_layer: &'static str,
+    /// The quiet layer the cluster carries after the tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<Layer>,
     pub before: CapacityRange,
     pub after: CapacityRange,
     /// Whether the live range changed (or, in a dry run, would change).
@@ -223,6 +229,8 @@ fn is_targeted(cluster: &Cluster, calendar: Option<&Calendar>, config: &Config) 
     named
         || forecast_applies(cluster, config)
         || cluster.tags.contains_key(LayerKind::Prescale.tag_key())
+        // The pre-scaler is the quiet layer's one writer, so it alone takes it away.
+        || cluster.tags.contains_key(LayerKind::Quiet.tag_key())
 }
 
 /// Whether the forecast may pre-scale this cluster on its own (`min: auto` windows use
@@ -321,6 +329,18 @@ async fn prescale_cluster(
             .push(format!("{key} does not parse: it is removed"));
         plan.change = LayerChange::Remove;
     }
+    let quiet_key = LayerKind::Quiet.tag_key();
+    let mut quiet = plan_quiet(now, &windows, tags.layer(LayerKind::Quiet));
+    if tags.layer(LayerKind::Quiet).is_none()
+        && cluster.tags.contains_key(quiet_key)
+        && quiet.change == LayerChange::None
+    {
+        quiet
+            .reasons
+            .push(format!("{quiet_key} does not parse: it is removed"));
+        quiet.change = LayerChange::Remove;
+    }
+    plan.reasons.append(&mut quiet.reasons);
     for reason in &plan.reasons {
         tracing::info!(reason = %reason, "prescale decision");
     }
@@ -346,51 +366,55 @@ async fn prescale_cluster(
     };
 
     let original_prescale = cluster.tags.get(key).cloned();
+    let original_quiet = cluster.tags.get(quiet_key).cloned();
     let mut updated = cluster;
-    match &plan.change {
-        LayerChange::Write(layer) => {
-            // Read back by the tag parser before writing: never a tag no function can read.
-            let value = layer
-                .tag_value()
-                .map_err(|e| Error::invalid(key, e.to_string()))?;
-            if config.dry_run {
-                tracing::info!(tag = key, value = %value, "dry run: would write the prescale tag");
-            } else {
-                clusters
-                    .put_tags(&updated.arn, &[(key.to_owned(), value.clone())])
-                    .await?;
-                tracing::info!(tag = key, value = %value, "prescale tag written");
+    for (key, change) in [(key, &plan.change), (quiet_key, &quiet.change)] {
+        match change {
+            LayerChange::Write(layer) => {
+                // Read back by the tag parser before writing: never a tag no function can read.
+                let value = layer
+                    .tag_value()
+                    .map_err(|e| Error::invalid(key, e.to_string()))?;
+                if config.dry_run {
+                    tracing::info!(tag = key, value = %value, "dry run: would write the layer tag");
+                } else {
+                    clusters
+                        .put_tags(&updated.arn, &[(key.to_owned(), value.clone())])
+                        .await?;
+                    tracing::info!(tag = key, value = %value, "layer tag written");
+                }
+                updated.tags.insert(key.to_owned(), value);
             }
-            updated.tags.insert(key.to_owned(), value);
-        }
-        LayerChange::Remove => {
-            if config.dry_run {
-                tracing::info!(tag = key, "dry run: would remove the prescale tag");
-            } else {
-                clusters
-                    .remove_tags(&updated.arn, &[key.to_owned()])
-                    .await?;
-                tracing::info!(tag = key, "prescale tag removed");
+            LayerChange::Remove => {
+                if config.dry_run {
+                    tracing::info!(tag = key, "dry run: would remove the layer tag");
+                } else {
+                    clusters
+                        .remove_tags(&updated.arn, &[key.to_owned()])
+                        .await?;
+                    tracing::info!(tag = key, "layer tag removed");
+                }
+                updated.tags.remove(key);
             }
-            updated.tags.remove(key);
+            LayerChange::Keep => tracing::info!(tag = key, "layer tag already as wanted"),
+            LayerChange::None => tracing::debug!(tag = key, "no layer wanted or present"),
         }
-        LayerChange::Keep => tracing::info!(tag = key, "prescale tag already as wanted"),
-        LayerChange::None => tracing::debug!("no prescale layer wanted or present"),
     }
 
     // A drift seen on a read taken while another function was between its tag write and
     // its ModifyDBCluster is no drift: judged again on a fresh read after this tick's
     // write, with this tick's tag as it was, it is gone, and the tick converges.
-    let wrote =
-        !config.dry_run && matches!(plan.change, LayerChange::Write(_) | LayerChange::Remove);
+    let wrote = !config.dry_run && (plan.change.changes_tag() || quiet.change.changes_tag());
     let drift = match drift {
         Some(found) if wrote => {
             let mut fresh = clusters.describe(&updated.id).await?;
             let fresh_with_mine = fresh.clone();
-            match original_prescale.as_ref() {
-                Some(value) => fresh.tags.insert(key.to_owned(), value.clone()),
-                None => fresh.tags.remove(key),
-            };
+            for (key, original) in [(key, &original_prescale), (quiet_key, &original_quiet)] {
+                match original.as_ref() {
+                    Some(value) => fresh.tags.insert(key.to_owned(), value.clone()),
+                    None => fresh.tags.remove(key),
+                };
+            }
             let still = crate::reconcile::plan(config, &fresh, now)
                 .map(|p| p.changed)
                 .unwrap_or(true);
@@ -414,6 +438,8 @@ async fn prescale_cluster(
             forecast,
             layer: plan.change.label(),
             prescale: plan.layer,
+            quiet_layer: quiet.change.label(),
+            quiet: quiet.layer,
             before: live,
             after: live,
             changed: false,
@@ -434,6 +460,8 @@ async fn prescale_cluster(
         forecast,
         layer: plan.change.label(),
         prescale: plan.layer,
+        quiet_layer: quiet.change.label(),
+        quiet: quiet.layer,
         before: reconciled.before,
         after: reconciled.after,
         changed: reconciled.changed,
@@ -652,6 +680,45 @@ mod tests {
     }
 
     const SALE: &str = "events:\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
+
+    const NIGHTS: &str = "events:\n  - name: nights\n    every: \"0 20 * * *\"\n    duration: 10h\n    clusters: [dev]\n    quiet: {max: 2}\n";
+
+    #[tokio::test]
+    async fn a_nightly_quiet_window_lowers_and_caps_at_its_start_keeps_and_restores_at_its_end() {
+        let mut dev = cluster("dev", &[("acu-pilot:baseline", "min=4 max=16")]);
+        dev.range = Some(CapacityRange::from_f64(4.0, 16.0).unwrap());
+        let clusters = FakeClusters::with(vec![dev]);
+        let metrics = CountingMetrics::default();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let config = no_forecast();
+        let run = |now| tick(&clusters, &Quiet, &metrics, &Text(NIGHTS), &config, now);
+        let report = run(at("2026-12-10T20:00:00Z")).await.unwrap();
+        assert_eq!(report.clusters[0].quiet_layer, "written");
+        let writes = clusters.writes();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(
+            writes[0]
+                .contains("acu-pilot:quiet=max=2 until=2026-12-11T06:00:00Z by=calendar:nights"),
+            "{writes:?}"
+        );
+        assert_eq!(writes[1], "modify dev 0.5–2 ACU");
+        // A repeated tick writes nothing.
+        let report = run(at("2026-12-11T02:00:00Z")).await.unwrap();
+        assert_eq!(report.clusters[0].quiet_layer, "kept");
+        assert_eq!(clusters.writes().len(), 2, "{:?}", clusters.writes());
+        // At its end the tag goes and the baseline returns.
+        let report = run(at("2026-12-11T06:00:00Z")).await.unwrap();
+        assert_eq!(report.clusters[0].quiet_layer, "removed");
+        let writes = clusters.writes();
+        assert_eq!(
+            &writes[2..],
+            [
+                "untag arn:aws:rds:us-east-1:123456789012:cluster:dev acu-pilot:quiet",
+                "modify dev 4–16 ACU"
+            ],
+            "{writes:?}"
+        );
+    }
 
     #[tokio::test]
     async fn given_a_sale_when_it_starts_then_the_tag_and_range_are_written_once() {
