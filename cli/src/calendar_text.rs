@@ -29,6 +29,22 @@ pub fn render(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> String 
             out.push_str("  (no upcoming windows)\n");
         }
         for w in &target.windows {
+            if let Some(q) = w.quiet {
+                // A quiet window acts from its start (no lead) and lowers rather than raises.
+                out.push_str(&format!(
+                    "  {}  quiet: min {}, max {}{}\n    local {} → {}  ({})\n    utc   {} → {}\n",
+                    w.name,
+                    q.min.map_or("floor".to_owned(), |m| m.to_string()),
+                    q.max.map_or("as it is".to_owned(), |m| m.to_string()),
+                    if q.hard { " (hard cap)" } else { "" },
+                    w.local_start,
+                    w.local_end,
+                    w.timezone,
+                    utc(w.start),
+                    utc(w.end),
+                ));
+                continue;
+            }
             let max = w.max.map(|m| format!(" max {m}")).unwrap_or_default();
             out.push_str(&format!(
                 "  {}  min {}{max}, lead {}\n    local {} → {}  ({})\n    utc   {} → {}\n    raise from {}  ({})\n",

@@ -1869,4 +1869,46 @@ events:
     min: 4
 exclude: [2026-12-25, 2027-01-01]   # local dates on which recurring entries do not fire
 "#;
+
+    #[test]
+    fn the_documented_office_hours_example_parses_and_check_lists_it_as_quiet() {
+        let doc = include_str!("../../docs/calendar.md");
+        let from = doc.find("office-hours example").unwrap();
+        let yaml = doc[from..].split("```yaml\n").nth(1).unwrap();
+        let yaml = &yaml[..yaml.find("```").unwrap()];
+        let cal = Calendar::parse(yaml).unwrap();
+        let report = check(&cal, t("2026-12-14T00:00:00Z"), 2);
+        let window = &report.targets[0].windows[0];
+        assert_eq!(report.targets[0].target, "tag env=dev");
+        assert_eq!(window.quiet.unwrap().max, Some(Acu::new(2.0).unwrap()));
+        // The weekend window that started on Friday is still running on Monday.
+        assert_eq!(window.name, "dev-weekend");
+        assert!(window.quiet.unwrap().hard);
+        assert_eq!(window.local_start, "Fri 2026-12-11 19:00 CET");
+        assert_eq!(
+            report.targets[0].windows[1].local_start,
+            "Mon 2026-12-14 19:00 CET"
+        );
+    }
+
+    #[test]
+    fn quiet_problems_name_the_quiet_field() {
+        for (quiet, path, message) in [
+            ("{max: 0.5}", "quiet.max", "0.5 is below 1 ACU"),
+            ("{min: 4, max: 2}", "quiet.max", "2 is below quiet.min 4"),
+            ("{hard: true}", "quiet.hard", "quiet.max is not set"),
+            ("{hard: yes}", "quiet.hard", "is not true or false"),
+            ("{color: red}", "quiet.color", "unknown field"),
+            ("2", "quiet", "is not a mapping"),
+        ] {
+            let yaml = format!(
+                "events:\n  - name: dev\n    start: 2026-12-10T19:00\n    duration: 12h\n    clusters: [dev]\n    quiet: {quiet}\n"
+            );
+            let err = rejected(&yaml);
+            assert!(err.contains(&format!("events[0] (dev).{path}: ")), "{err}");
+            assert!(err.contains(message), "{err}");
+        }
+        let both = "events:\n  - name: dev\n    start: 2026-12-10T19:00\n    duration: 12h\n    clusters: [dev]\n    min: 2\n    quiet: {max: 2}\n";
+        assert!(rejected(both).contains("events[0] (dev).min: a quiet entry"));
+    }
 }

@@ -567,11 +567,12 @@ mod tests {
         ) {
             let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
             let r = desired(base, &layers, now(), &g);
-            if live(LayerKind::Pin).next().is_none() && live(LayerKind::Quiet).any(|l| l.hard) {
-                if let Some(cap) = live(LayerKind::Quiet).filter_map(|l| l.max).min() {
-                    // The guardrails' least max (1 ACU) is the only thing above a cap.
-                    prop_assert!(r.max <= cap.max(Acu::ONE) && r.min <= r.max);
-                }
+            if live(LayerKind::Pin).next().is_none()
+                && live(LayerKind::Quiet).any(|l| l.hard)
+                && let Some(cap) = live(LayerKind::Quiet).filter_map(|l| l.max).min()
+            {
+                // The guardrails' least max (1 ACU) is the only thing above a cap.
+                prop_assert!(r.max <= cap.max(Acu::ONE) && r.min <= r.max);
             }
         }
 
