@@ -48,7 +48,7 @@ impl Deployed {
 
 /// Where cargo put this build's binaries: the test executable runs from
 /// `<target>/<profile>/deps/`, so the function binaries are one level up.
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     exe.parent()
         .and_then(|deps| deps.parent())

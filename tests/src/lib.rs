@@ -390,12 +390,9 @@ pub fn cli(args: &[&str]) -> (bool, String, String) {
 
 /// As [`cli`], with extra environment variables (the `ACU_PILOT_*` configuration).
 pub fn cli_with_env(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let bin = std::env::var("ACU_PILOT_BIN").unwrap_or_else(|_| {
-        repo_root()
-            .join("target/debug/acu-pilot")
-            .display()
-            .to_string()
-    });
+    // Beside this build's own binaries, wherever CARGO_TARGET_DIR put them.
+    let bin = std::env::var("ACU_PILOT_BIN")
+        .unwrap_or_else(|_| deploy::bin_dir().join("acu-pilot").display().to_string());
     let out = Command::new(bin)
         .args(args)
         .env("AWS_ENDPOINT_URL", endpoint())
