@@ -24,14 +24,21 @@ for k in keys:
 ' "$@"; }
 plan() { echo "-- acu-pilot plan --now $1"; "$cli" plan --cluster shop-db --now "$1"; }
 
-step "0. The user's network: a DB subnet group (exists before acu-pilot)"
+step "0. The user's network: a DB subnet group (exists before acu-pilot); acu-pilot's ownership key"
 "$py" - <<'PY'
-import boto3
+import boto3, secrets
 boto3.client("rds").create_db_subnet_group(
     DBSubnetGroupName="shop-db-subnets", DBSubnetGroupDescription="shop",
     SubnetIds=["subnet-00000001", "subnet-00000002"])
 print("  shop-db-subnets created")
+# The key of the proof that acu-pilot created a cluster (docs/security.md); the stack keeps
+# it in a secret only its roles can read, the demo in a SecureString of the emulator.
+boto3.client("ssm").put_parameter(
+    Name="/acu-pilot-demo/ownership-key", Type="SecureString",
+    Value=secrets.token_hex(32), Overwrite=True)
+print("  ownership key stored in /acu-pilot-demo/ownership-key")
 PY
+export ACU_PILOT_OWNERSHIP_KEY_PARAMETER=/acu-pilot-demo/ownership-key
 
 now=2026-11-26T21:00:00Z
 step "1. Provision shop-db through the provisioner ($now): recipe alarms, 0.5–16 ACU"
