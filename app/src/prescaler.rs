@@ -427,25 +427,27 @@ async fn prescale_cluster(
         }
         other => other,
     };
+    // The tick's report, whichever way it ends: what was planned, and the range it left.
+    let report = |cluster, before, after, changed, reason| ClusterReport {
+        cluster,
+        windows: plan.windows,
+        forecast,
+        layer: plan.change.label(),
+        prescale: plan.layer,
+        quiet_layer: quiet.change.label(),
+        quiet: quiet.layer,
+        before,
+        after,
+        changed,
+        reasons: plan.reasons,
+        reason,
+    };
     if let Some((live, desired)) = drift {
         let reason = format!(
             "drift: live {live} is not what the layers give ({desired}); reported, not put back (ACU_PILOT_ENFORCE is off)"
         );
         tracing::warn!(cluster = %updated.id, %live, %desired, "{reason}");
-        return Ok(ClusterReport {
-            cluster: updated.id,
-            windows: plan.windows,
-            forecast,
-            layer: plan.change.label(),
-            prescale: plan.layer,
-            quiet_layer: quiet.change.label(),
-            quiet: quiet.layer,
-            before: live,
-            after: live,
-            changed: false,
-            reasons: plan.reasons,
-            reason,
-        });
+        return Ok(report(updated.id, live, live, false, reason));
     }
     // After a tag write, converge (one more read verifies no other function wrote
     // meanwhile); otherwise the tags just read stand in for a second DescribeDBClusters.
@@ -454,20 +456,13 @@ async fn prescale_cluster(
     } else {
         reconcile_cluster(clusters, notifier, config, &updated, now).await?
     };
-    Ok(ClusterReport {
-        cluster: reconciled.cluster,
-        windows: plan.windows,
-        forecast,
-        layer: plan.change.label(),
-        prescale: plan.layer,
-        quiet_layer: quiet.change.label(),
-        quiet: quiet.layer,
-        before: reconciled.before,
-        after: reconciled.after,
-        changed: reconciled.changed,
-        reasons: plan.reasons,
-        reason: reconciled.reason,
-    })
+    Ok(report(
+        reconciled.cluster,
+        reconciled.before,
+        reconciled.after,
+        reconciled.changed,
+        reconciled.reason,
+    ))
 }
 
 #[cfg(test)]
