@@ -21,8 +21,21 @@ const MAX_BY_LEN: usize = 160;
 /// The `by` of a layer that only the forecast wrote.
 const FORECAST_ONLY: &str = "forecast";
 
-/// The shortest time a forecast min is held before it may fall.
-const RELEASE: TimeDelta = TimeDelta::hours(1);
+/// The most range changes the forecast may make in any 24 hours (so in any cluster-day).
+pub const FORECAST_CHANGES_PER_DAY: i32 = 24;
+
+/// The forecast's write budget, a pacing clock (GCRA, the leaky bucket as a meter): each
+/// change moves the clock to `max(clock, now) + PACE`; a rise may come while the clock is
+/// at most `BURST × PACE` ahead of now (a morning ramp's rises, back to back), a fall
+/// only while it is at most one `PACE` ahead, so falls (a long evening decline) leave
+/// two changes in hand for the rises after them. Any changes `t1 < … < tk` then satisfy
+/// `tk ≥ t1 + (k − 1 − BURST) × PACE`, so 24 hours hold `k < 24 h / PACE + 1 + BURST`:
+/// with 69 minutes and a burst of 3, at most 24 ([`FORECAST_CHANGES_PER_DAY`]). The
+/// clock lives in the forecast layer's `at`, so the stateless pre-scaler reads it back at
+/// every tick, and a noisy forecast cannot spend the day's ModifyDBCluster calls going
+/// up and down.
+pub const PACE: TimeDelta = TimeDelta::minutes(69);
+pub const BURST: i32 = 3;
 
 /// The pre-scaler's schedule (template.yaml: `rate(5 minutes)`).
 const TICK: TimeDelta = TimeDelta::minutes(5);
@@ -89,8 +102,9 @@ pub struct PrescalePlan {
 /// `forecast` is the cluster's prediction, if one was made. The forecast acts when its
 /// warm min for the current block is `cfg.threshold` above the floor. Its layer is written
 /// for `cfg.warm_hold` and kept while its min is within `cfg.warm_band` (or half an ACU) of
-/// the block's warm min; a higher warm min is written at once (that is the warmth), a lower
-/// one only an hour after the last write ([`RELEASE`]).
+/// the block's warm min; its changes are paced by a write budget of
+/// [`FORECAST_CHANGES_PER_DAY`] a day ([`PACE`], [`BURST`]): a rise comes at once unless
+/// the budget is spent, a fall waits until a change is left in hand after it.
 /// `min: auto` windows use `warm_fraction` × the predicted peak.
 pub fn plan_prescale(
     now: DateTime<Utc>,
@@ -234,35 +248,41 @@ pub fn plan_prescale(
         max = Some(lo);
     }
 
+    let calendar_active = active.iter().any(|w| w.source == Source::Calendar);
+    // The forecast's own layer, still alive: the one whose pacing clock counts.
+    let paced = current.filter(|c| {
+        c.kind == LayerKind::Prescale && c.by == FORECAST_ONLY && c.max.is_none() && now < c.until
+    });
+    if !calendar_active && (min.is_some() || paced.is_some()) {
+        let target = min.zip(needed_until).zip(written_until);
+        let forecast = ForecastTarget {
+            min: target.map(|((min, _), _)| min),
+            needed: target.map(|((_, needed), _)| needed),
+            written: target.map(|(_, written)| written),
+            below_threshold,
+        };
+        let (layer, change) = pace(
+            now,
+            current,
+            paced,
+            &forecast,
+            cfg,
+            guardrails,
+            &mut reasons,
+        );
+        return PrescalePlan {
+            layer,
+            change,
+            windows: active,
+            reasons,
+        };
+    }
+
     let wanted = match (min.or(max), needed_until, written_until) {
         (Some(_), Some(needed), Some(written)) => Some((needed, written)),
         _ => None,
     };
     let Some((needed, written)) = wanted else {
-        // A forecast layer one step above what the forecast now wants is kept until it
-        // expires: removing it and writing it back a tick later would cost two calls for
-        // half an ACU.
-        let nearly = current.filter(|c| {
-            c.by == FORECAST_ONLY
-                && now < c.until
-                && c.max.is_none()
-                && below_threshold
-                    .zip(c.min)
-                    .is_some_and(|(want, have)| have.value() - want <= Acu::HALF.value())
-        });
-        if let Some(kept) = nearly {
-            reasons.push(format!(
-                "forecast layer min {} kept until {}: within one step of the warm min",
-                kept.min.map(|m| m.to_string()).unwrap_or_default(),
-                fmt(kept.until)
-            ));
-            return PrescalePlan {
-                layer: Some(kept.clone()),
-                change: LayerChange::Keep,
-                windows: active,
-                reasons,
-            };
-        }
         let change = if current.is_some() {
             reasons.push("no active window: the prescale layer is removed".to_owned());
             LayerChange::Remove
@@ -279,26 +299,9 @@ pub fn plan_prescale(
 
     let mut by = by.join("+");
     by.truncate(MAX_BY_LEN);
-    let forecast_only = by == FORECAST_ONLY;
-    let close = |have: Option<Acu>, want: Option<Acu>| match (have, want) {
-        (Some(h), Some(w)) if forecast_only => {
-            (h.value() - w.value()).abs() <= 0.5
-                || (h.value() <= w.value() * (1.0 + cfg.warm_band)
-                    && w.value() <= h.value() * (1.0 + cfg.warm_band))
-        }
-        _ => have == want,
-    };
-    // A forecast min is released no sooner than an hour after it was written: a raise
-    // acts at once (that is the warmth), a fall waits, so a noisy forecast cannot spend
-    // the day's ModifyDBCluster calls going up and down.
-    let held = |c: &Layer| {
-        forecast_only
-            && c.min.zip(min).is_some_and(|(have, want)| have > want)
-            && c.at.is_some_and(|at| now - at < RELEASE)
-    };
     let kept = current.filter(|c| {
         c.kind == LayerKind::Prescale
-            && (close(c.min, min) || held(c))
+            && c.min == min
             && c.max == max
             && c.by == by
             && now < c.until
@@ -328,6 +331,118 @@ pub fn plan_prescale(
         windows: active,
         reasons,
     }
+}
+
+/// What the forecast asks for at this tick, with no calendar window active.
+struct ForecastTarget {
+    /// The warm min; `None` when there is none worth holding.
+    min: Option<Acu>,
+    /// The layer must live until at least this (the block's end, one tick over)…
+    needed: Option<DateTime<Utc>>,
+    /// …and is written until this (the hold).
+    written: Option<DateTime<Utc>>,
+    /// A warm min too close to the floor to act on.
+    below_threshold: Option<f64>,
+}
+
+/// The forecast's layer under its write budget ([`PACE`]). A change of its min is a
+/// ModifyDBCluster call, so every one moves the pacing clock kept in the layer's `at`: a
+/// rise may come while the clock is at most `BURST` paces ahead, a fall while it is at
+/// most one ahead; until then the layer is kept as it is (a rise waits, a fall holds the warmth
+/// longer). A min within `warm_band` (or half an ACU) of the wanted one is kept: not
+/// worth a call. When nothing is wanted any more the min falls to the floor in a layer
+/// that lives until the clock has caught up, so removing it later loses no budget.
+fn pace(
+    now: DateTime<Utc>,
+    current: Option<&Layer>,
+    paced: Option<&Layer>,
+    forecast: &ForecastTarget,
+    cfg: &PrescaleConfig,
+    guardrails: &Guardrails,
+    reasons: &mut Vec<String>,
+) -> (Option<Layer>, LayerChange) {
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%MZ").to_string();
+    let floor = guardrails.floor;
+    let want = forecast.min.unwrap_or(floor);
+    let layer = |min: Acu, clock: DateTime<Utc>, until: DateTime<Utc>| Layer {
+        hard: false,
+        kind: LayerKind::Prescale,
+        min: Some(min),
+        max: None,
+        until,
+        by: FORECAST_ONLY.to_owned(),
+        at: Some(clock),
+    };
+    // A warm layer outlives its clock by a tick, so the tick that may lower it finds it.
+    let warm_until = |clock: DateTime<Utc>| forecast.written.unwrap_or(clock).max(clock + TICK);
+    let Some(have) = paced.and_then(|c| c.min) else {
+        // No layer of the forecast's own: a fresh budget.
+        let Some(min) = forecast.min else {
+            return match current {
+                Some(_) => {
+                    reasons.push("no active window: the prescale layer is removed".to_owned());
+                    (None, LayerChange::Remove)
+                }
+                None => (None, LayerChange::None),
+            };
+        };
+        let clock = now + PACE;
+        let written = layer(min, clock, warm_until(clock));
+        return (Some(written.clone()), LayerChange::Write(written));
+    };
+    let c = paced.expect("have comes from it");
+    // A clock further ahead than any write could have set it is not ours: capped there.
+    let clock = c.at.map_or(now, |at| at.min(now + PACE * (BURST + 1)));
+    let close = (have.value() - want.value()).abs() <= Acu::HALF.value()
+        || (have.value() <= want.value() * (1.0 + cfg.warm_band)
+            && want.value() <= have.value() * (1.0 + cfg.warm_band));
+    // A warm layer nothing wants any more is not left to expire (a change the budget
+    // would not see): on its last tick it falls to the floor like any other fall, which
+    // the budget always allows by then (the layer outlives its clock).
+    let letting_go = forecast.min.is_none() && have > floor && c.until <= now + TICK;
+    if close && !letting_go {
+        if let Some(threshold) = forecast.below_threshold
+            && have > floor
+        {
+            reasons.push(format!(
+                "forecast layer min {have} kept: within one step of the warm min {threshold:.1}"
+            ));
+        }
+        return match forecast.needed {
+            // Still wanted past the layer's end: the same min and clock, written longer.
+            Some(needed) if c.until < needed => {
+                let longer = layer(have, clock, warm_until(clock).max(c.until));
+                (Some(longer.clone()), LayerChange::Write(longer))
+            }
+            _ => (Some(c.clone()), LayerChange::Keep),
+        };
+    }
+    let rising = want > have;
+    let due = if rising {
+        clock - PACE * BURST
+    } else {
+        clock - PACE
+    };
+    if now < due {
+        reasons.push(format!(
+            "forecast layer min {have} kept: the write budget ({FORECAST_CHANGES_PER_DAY} changes a day) allows a {} to {want} from {}",
+            if rising { "rise" } else { "fall" },
+            fmt(due)
+        ));
+        return (Some(c.clone()), LayerChange::Keep);
+    }
+    let clock = clock.max(now) + PACE;
+    let next = match forecast.min {
+        Some(min) => layer(min, clock, warm_until(clock)),
+        None => {
+            reasons.push(format!(
+                "forecast layer released to the floor {floor} until {}, when its write budget is whole again",
+                fmt(clock)
+            ));
+            layer(floor, clock, clock)
+        }
+    };
+    (Some(next.clone()), LayerChange::Write(next))
 }
 
 #[cfg(test)]
@@ -560,28 +675,38 @@ mod tests {
     }
 
     #[test]
-    fn forecast_ticks_through_a_peak_write_once_then_remove() {
+    fn forecast_ticks_through_a_peak_warm_once_release_to_the_floor_then_remove() {
         let mut current: Option<Layer> = None;
-        let mut writes = 0;
-        let mut removes = 0;
+        let mut mins = Vec::new();
+        let mut removed = Vec::new();
         let mut now = t("2026-11-20T17:00:00Z");
         let history = friday_history(t("2026-11-20T17:00:00Z"));
-        while now < t("2026-11-20T21:00:00Z") {
+        while now < t("2026-11-20T22:00:00Z") {
             let p = forecast_plan(now, &history, current.as_ref());
             match p.change {
                 LayerChange::Write(layer) => {
-                    writes += 1;
+                    mins.push((now, layer.min.unwrap().value()));
                     current = Some(layer);
                 }
                 LayerChange::Remove => {
-                    removes += 1;
+                    removed.push(now);
                     current = None;
                 }
                 LayerChange::Keep | LayerChange::None => {}
             }
             now += TimeDelta::minutes(5);
         }
-        assert_eq!((writes, removes), (1, 1));
+        // Warm from 17:55, released to the floor when the forecast no longer wants it
+        // (the budget has a change in hand); the floor layer goes when the budget is
+        // whole again (17:55 + 2 × 69 min).
+        assert_eq!(
+            mins,
+            [
+                (t("2026-11-20T17:55:00Z"), 24.0),
+                (t("2026-11-20T18:55:00Z"), 0.5)
+            ]
+        );
+        assert_eq!(removed, [t("2026-11-20T20:15:00Z")]);
     }
 
     #[test]
@@ -721,52 +846,67 @@ mod tests {
         }
     }
 
+    /// A forecast whose warm min for the block holding `now` is `min`.
+    fn forecast_of(now: DateTime<Utc>, min: f64) -> Forecast {
+        let from = (now + TICK).duration_trunc(WARM_BLOCK).unwrap() - TICK;
+        let mut f = predict(&[], now, &ForecastSpec::default());
+        f.warmth = Some(crate::forecast::Warmth {
+            from,
+            until: from + WARM_BLOCK,
+            seasonality: "daily",
+            days: 1,
+            peak: min,
+            min,
+            waste: 0.0,
+        });
+        f
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(16))]
-        /// Whatever the daily profile, the forecast's layer changes at most once a block,
-        /// a lower min comes at least an hour after the last write (so a noisy forecast
-        /// cannot spend the day's ModifyDBCluster calls going up and down), and a layer
-        /// never lives past its hold after the block it was written in.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the forecast asks for at each tick (a warm min anywhere from the floor
+        /// to the ceiling, changing as often as every tick), the min the forecast's layer
+        /// holds changes at most FORECAST_CHANGES_PER_DAY times in any 24 hours, and the
+        /// layer is never left to expire with a min above the floor (its expiry would be a
+        /// change nobody paced).
         #[test]
-        fn the_forecast_layer_changes_at_most_once_a_block_and_falls_at_most_hourly(
-            hourly in proptest::collection::vec(1u8..40, 24),
-            noise in proptest::collection::vec(0u8..8, 288),
+        fn the_forecast_changes_the_range_at_most_24_times_in_any_24_hours(
+            wants in proptest::collection::vec(proptest::option::of(0u16..129), 1..60),
+            holds in proptest::collection::vec(1usize..8, 60),
         ) {
-            let start = t("2026-11-20T00:00:00Z");
-            let demand = |at: DateTime<Utc>| {
-                let slot = (at.hour() * 12 + at.minute() / 5) as usize;
-                f64::from(hourly[at.hour() as usize]) + f64::from(noise[slot]) / 2.0
-            };
-            let mut history = Vec::new();
-            let mut at = start - TimeDelta::days(5);
-            while at < start + TimeDelta::days(1) {
-                history.push((at, demand(at)));
-                at += TimeDelta::minutes(5);
-            }
-            let hold = TimeDelta::from_std(cfg().warm_hold).unwrap();
+            let start = t("2026-11-20T00:07:00Z");
+            let g = Guardrails::default();
             let mut current: Option<Layer> = None;
-            let mut changes_by_hour = BTreeMap::new();
-            let mut last_write: Option<DateTime<Utc>> = None;
+            let mut changes: Vec<(DateTime<Utc>, Acu)> = Vec::new();
+            let mut held = g.floor;
             let mut now = start;
-            while now < start + TimeDelta::days(1) {
-                let past = &history[..history.partition_point(|(at, _)| *at < now)];
-                let p = forecast_plan(now, past, current.as_ref());
-                if p.change.changes_tag() {
-                    *changes_by_hour.entry((now + TICK).duration_trunc(WARM_BLOCK).unwrap()).or_insert(0) += 1;
-                    let before = current.as_ref().and_then(|c| c.min);
-                    let after = p.layer.as_ref().and_then(|l| l.min);
-                    if let (Some(b), Some(a), Some(w)) = (before, after, last_write) && a < b {
-                        prop_assert!(now - w >= RELEASE, "{now}: {b} → {a} after {w}");
-                    }
-                    last_write = Some(now);
+            // Each wanted min is held for a few ticks, then the next; over three days.
+            let mut ticks = wants.iter().zip(holds.iter().cycle()).flat_map(|(w, n)| std::iter::repeat_n(*w, *n)).cycle();
+            while now < start + TimeDelta::days(3) {
+                let want = ticks.next().unwrap();
+                let f = want.map(|halves| forecast_of(now, f64::from(halves) / 2.0));
+                let live = current.as_ref().filter(|c| now < c.until);
+                if let Some(c) = current.as_ref().filter(|c| now >= c.until) {
+                    prop_assert_eq!(c.min, Some(g.floor), "{}: a warm layer expired: {:?}", now, c);
                 }
-                if let Some(layer) = &p.layer {
-                    prop_assert!(now < layer.until && layer.until <= now + hold + TICK, "{now}: {:?}", layer);
+                let p = plan_prescale(now, &[], f.as_ref(), live, &cfg(), &g);
+                current = match p.change {
+                    LayerChange::Write(layer) => Some(Layer::parse(LayerKind::Prescale, &layer.to_tag_value()).unwrap()),
+                    LayerChange::Remove => None,
+                    LayerChange::Keep => live.cloned(),
+                    LayerChange::None => None,
+                };
+                let min = current.as_ref().and_then(|c| c.min).unwrap_or(g.floor).max(g.floor);
+                if min != held {
+                    changes.push((now, min));
+                    held = min;
                 }
-                current = p.layer.map(|l| Layer::parse(LayerKind::Prescale, &l.to_tag_value()).unwrap());
                 now += TICK;
             }
-            prop_assert!(changes_by_hour.values().all(|n| *n <= 1), "{:?}", changes_by_hour);
+            for (i, (first, _)) in changes.iter().enumerate() {
+                let within = changes[i..].iter().take_while(|(at, _)| *at < *first + TimeDelta::days(1)).count();
+                prop_assert!(within <= FORECAST_CHANGES_PER_DAY as usize, "{within} changes from {first}: {:?}", changes);
+            }
         }
     }
 }
