@@ -38,7 +38,7 @@ pub use replay::{
     LIMIT, PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
     StaticWide, TickContext, TimelinePoint, compare, replay,
 };
-pub use trace::{Sample, Trace, TraceError, TraceKind, generate};
+pub use trace::{Sample, SplitMix64, Trace, TraceError, TraceKind, generate};
 
 /// Said wherever a simulated figure is reported.
 pub const MODEL_NOTE: &str = "These figures come from a model of Aurora Serverless v2 scaling, not from Aurora: \

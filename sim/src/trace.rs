@@ -347,11 +347,12 @@ fn round2(value: f64) -> f64 {
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a few lines, good enough for noise, and the
-/// same sequence on every platform, which a generated file checked into git needs.
-struct SplitMix64(u64);
+/// same sequence on every platform, which a generated file checked into git needs (and
+/// the held-out benchmark's noisy variants, which must be the same on every run).
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
@@ -370,7 +371,7 @@ impl SplitMix64 {
 
     /// Approximately standard normal: the sum of 12 uniforms minus 6 (Irwin–Hall), which
     /// needs no logarithm or cosine and so rounds identically everywhere.
-    fn normal(&mut self) -> f64 {
+    pub fn normal(&mut self) -> f64 {
         (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
     }
 }
