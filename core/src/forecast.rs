@@ -32,8 +32,8 @@ const WEEK: TimeDelta = TimeDelta::weeks(1);
 pub const MIN_WEEKS: usize = 2;
 
 /// The default warm block: half an hour, the step at which a steep ramp (a city waking up)
-/// moves; the pre-scaler raises min at most once a block and lowers it at most once an
-/// hour after its last write, so the day's ModifyDBCluster calls stay few.
+/// moves; the pre-scaler's write budget (`policy::prescale::PACE`) keeps the day's
+/// ModifyDBCluster calls few whatever the blocks ask for.
 pub const WARM_BLOCK: TimeDelta = TimeDelta::minutes(30);
 
 /// Past days read for the daily pattern; fewer than [`MIN_DAYS`] with data and there is

@@ -205,15 +205,50 @@ fn nab(name: &str) -> Trace {
 #[test]
 #[ignore = "the benchmark: minutes in a debug build; run with --release --nocapture"]
 fn benchmark_on_the_traces_in_the_repository() {
-    let mut rows: Vec<Row> = NAB.iter().map(|n| run(n, &nab(n), None)).collect();
-    rows.push(run("week", &trace("traces/week.csv"), None));
     let calendar = sales_calendar();
-    rows.push(run(
-        "sales-day",
-        &trace("traces/sales-day.csv"),
+    let mut traces: Vec<(String, Trace, Option<&Calendar>)> =
+        NAB.iter().map(|n| (n.to_string(), nab(n), None)).collect();
+    traces.push(("week".into(), trace("traces/week.csv"), None));
+    traces.push((
+        "sales-day".into(),
+        trace("traces/sales-day.csv"),
         Some(&calendar),
     ));
+    let rows: Vec<Row> = traces.iter().map(|(n, t, c)| run(n, t, *c)).collect();
+    for ((name, trace, calendar), row) in traces.iter().zip(&rows) {
+        let replay_config = ReplayConfig::default();
+        let config = acu_pilot_core::config::Config::default();
+        let mut prescale =
+            Autopilot::new(Functions::PrescaleOnly, &replay_config, &config, *calendar);
+        let prescale = replay(trace, &replay_config, &mut prescale, &mut || {}).result;
+        if (
+            prescale.acu_hours,
+            prescale.unmet_acu_minutes,
+            prescale.modify_calls,
+        ) != (
+            row.pilot.acu_hours,
+            row.pilot.unmet_acu_minutes,
+            row.pilot.modify_calls,
+        ) {
+            println!("{name}: prescale-only differs from acu-pilot: {prescale:?}");
+        }
+    }
     print(&rows);
+    // The per-trace tables of docs/simulate.md: acu-pilot's row, and prescale-only's
+    // when it differs (the high alarm has nothing to do with max at the ceiling).
+    for row in &rows {
+        let p = &row.pilot;
+        println!(
+            "{}: | **acu-pilot** | {:.1} | ${:.2} | **{:.1}** | {:.1} | {:.1} | {} |",
+            row.name,
+            p.acu_hours,
+            p.cost,
+            p.unmet_acu_minutes,
+            p.unmet_minutes,
+            p.worst_shortfall_acu,
+            p.modify_calls
+        );
+    }
     let untouched = ReplayConfig {
         baseline: acu_pilot_core::capacity::CapacityRange::new(
             acu_pilot_core::capacity::Acu::HALF,
