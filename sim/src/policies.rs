@@ -51,6 +51,22 @@ pub struct PolicySettings {
     pub high_alarm: Option<AlarmSpec>,
     /// Default: the recipe's, ServerlessDatabaseCapacity < 1 for 4 × 15 min.
     pub low_alarm: Option<AlarmSpec>,
+    /// What the forecast learns from (default: the trace's demand).
+    pub forecast_history: ForecastHistory,
+}
+
+/// The series the simulated pre-scaler hands the forecast.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForecastHistory {
+    /// The trace's demand: the forecast as designed, fed what the workload needed.
+    #[default]
+    Demand,
+    /// What production's pre-scaler reads: the modelled `ServerlessDatabaseCapacity`,
+    /// Maximum per 5-minute period, as published by CloudWatch. A held min shows in it as
+    /// used capacity, so this shows the forecast learning from its own warmth. Slow on
+    /// long traces (every tick reads the whole lookback).
+    Capacity,
 }
 
 impl PolicySettings {
@@ -151,6 +167,7 @@ pub struct Autopilot {
     alarms: Vec<RoleAlarm>,
     calendar: Option<Calendar>,
     forecast: ForecastSpec,
+    forecast_history: ForecastHistory,
 }
 
 impl Autopilot {
@@ -181,6 +198,7 @@ impl Autopilot {
                 .filter(|_| functions.prescale())
                 .map(|c| c.clone().with_default_lead(lead)),
             forecast: ForecastSpec::from_config(&config.prescale),
+            forecast_history: replay.policy.forecast_history,
         }
     }
 
@@ -273,8 +291,26 @@ impl Autopilot {
         let forecast = self.config.prescale.forecast_enabled.then(|| {
             let from = now - self.forecast.lookback();
             let start = ctx.past.partition_point(|s| s.at < from);
-            let history: Vec<(DateTime<Utc>, f64)> =
-                ctx.past[start..].iter().map(|s| (s.at, s.acu)).collect();
+            let history: Vec<(DateTime<Utc>, f64)> = match self.forecast_history {
+                ForecastHistory::Demand => {
+                    ctx.past[start..].iter().map(|s| (s.at, s.acu)).collect()
+                }
+                ForecastHistory::Capacity => {
+                    let period = self.forecast.period;
+                    let count = (self.forecast.lookback().num_seconds()
+                        / period.num_seconds().max(1)) as usize;
+                    ctx.datapoints(
+                        Metric::ServerlessDatabaseCapacity,
+                        Statistic::Maximum,
+                        period,
+                        count,
+                    )
+                    .into_iter()
+                    .filter(|d| d.start >= from)
+                    .map(|d| (d.start, d.value))
+                    .collect()
+                }
+            };
             predict(&history, now, &self.forecast)
         });
         let plan = plan_prescale(
@@ -652,6 +688,48 @@ mod tests {
             "{:?}",
             run.changes
         );
+    }
+
+    #[test]
+    fn a_forecast_fed_the_capacity_metric_learns_the_min_it_held() {
+        // 1 ACU for four days, and 20 ACU on the first morning 09:00–09:30. Fed the
+        // demand, the fourth morning is not warmed (one day of three was busy). Fed what
+        // production reads, the mornings the forecast warmed show their held min as used
+        // capacity, so the fourth is warmed again, from the forecast's own warmth.
+        let start = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..4 * 288)
+            .map(|step| {
+                let at = start + TimeDelta::minutes(5 * step);
+                let busy = step < 288 && at.hour() == 9 && at.minute() < 30;
+                crate::trace::Sample {
+                    at,
+                    acu: if busy { 20.0 } else { 1.0 },
+                }
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let fourth_morning_min = |forecast_history| {
+            let replay = ReplayConfig {
+                policy: PolicySettings {
+                    forecast_history,
+                    ..PolicySettings::default()
+                },
+                ..ReplayConfig::default()
+            };
+            let mut policy =
+                Autopilot::new(Functions::PrescaleOnly, &replay, &Config::default(), None);
+            let run = crate::replay(&trace, &replay, &mut policy, &mut || {});
+            let morning = start + TimeDelta::days(3) + TimeDelta::hours(9);
+            run.timeline
+                .iter()
+                .find(|p| p.at == morning)
+                .map(|p| p.min)
+                .unwrap()
+        };
+        assert!(fourth_morning_min(ForecastHistory::Demand) < 2.0);
+        assert!(fourth_morning_min(ForecastHistory::Capacity) >= 19.0);
     }
 
     /// The traces in the repository: the shipped examples and four real NAB series

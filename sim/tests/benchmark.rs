@@ -8,12 +8,14 @@
 //! ```
 //!
 //! `ACU_PILOT_*` variables in the environment override the functions' defaults, as
-//! `simulate --config` with `policy.env` does, so a sweep needs no rebuild.
+//! `simulate --config` with `policy.env` does, so a sweep needs no rebuild;
+//! `BENCH_FORECAST_HISTORY=capacity` feeds the forecast the capacity metric production
+//! reads (slow on taxi: `BENCH_SKIP=nyc_taxi` leaves a NAB series out).
 
 use acu_pilot_core::calendar::Calendar;
 use acu_pilot_sim::{
-    Autopilot, Functions, PolicyResult, PolicySettings, ReplayConfig, Sample, SplitMix64,
-    StaticPolicy, StaticWide, Trace, TraceKind, generate, replay,
+    Autopilot, ForecastHistory, Functions, PolicyResult, PolicySettings, ReplayConfig, Sample,
+    SplitMix64, StaticPolicy, StaticWide, Trace, TraceKind, generate, replay,
 };
 use chrono::TimeDelta;
 
@@ -58,20 +60,33 @@ impl Row {
     }
 }
 
-fn run(name: &str, trace: &Trace, calendar: Option<&Calendar>) -> Row {
+/// The functions' defaults with the environment's `ACU_PILOT_*` applied, and the replay
+/// they run in (`BENCH_FORECAST_HISTORY=capacity` feeds the forecast what production's
+/// pre-scaler reads instead of the demand).
+fn settings() -> (acu_pilot_core::config::Config, ReplayConfig) {
     let env = std::env::vars()
         .filter(|(k, _)| k.starts_with("ACU_PILOT_"))
         .collect();
-    let config = PolicySettings {
+    let forecast_history = match std::env::var("BENCH_FORECAST_HISTORY").as_deref() {
+        Ok("capacity") => ForecastHistory::Capacity,
+        _ => ForecastHistory::Demand,
+    };
+    let policy = PolicySettings {
         env,
+        forecast_history,
         ..PolicySettings::default()
-    }
-    .config()
-    .unwrap();
+    };
+    let config = policy.config().unwrap();
     let replay_config = ReplayConfig {
         guardrails: config.guardrails,
+        policy,
         ..ReplayConfig::default()
     };
+    (config, replay_config)
+}
+
+fn run(name: &str, trace: &Trace, calendar: Option<&Calendar>) -> Row {
+    let (config, replay_config) = settings();
     let wide = replay(trace, &replay_config, &mut StaticWide, &mut || {}).result;
     let mut pilot = Autopilot::new(Functions::All, &replay_config, &config, calendar);
     let pilot = replay(trace, &replay_config, &mut pilot, &mut || {}).result;
@@ -206,8 +221,12 @@ fn nab(name: &str) -> Trace {
 #[ignore = "the benchmark: minutes in a debug build; run with --release --nocapture"]
 fn benchmark_on_the_traces_in_the_repository() {
     let calendar = sales_calendar();
-    let mut traces: Vec<(String, Trace, Option<&Calendar>)> =
-        NAB.iter().map(|n| (n.to_string(), nab(n), None)).collect();
+    let skip = std::env::var("BENCH_SKIP").unwrap_or_default();
+    let mut traces: Vec<(String, Trace, Option<&Calendar>)> = NAB
+        .iter()
+        .filter(|n| skip.is_empty() || !n.contains(skip.as_str()))
+        .map(|n| (n.to_string(), nab(n), None))
+        .collect();
     traces.push(("week".into(), trace("traces/week.csv"), None));
     traces.push((
         "sales-day".into(),
@@ -216,8 +235,7 @@ fn benchmark_on_the_traces_in_the_repository() {
     ));
     let rows: Vec<Row> = traces.iter().map(|(n, t, c)| run(n, t, *c)).collect();
     for ((name, trace, calendar), row) in traces.iter().zip(&rows) {
-        let replay_config = ReplayConfig::default();
-        let config = acu_pilot_core::config::Config::default();
+        let (config, replay_config) = settings();
         let mut prescale =
             Autopilot::new(Functions::PrescaleOnly, &replay_config, &config, *calendar);
         let prescale = replay(trace, &replay_config, &mut prescale, &mut || {}).result;
