@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::{AlarmSpec, AlarmState, Comparison, Metric, SimAlarm, Statistic};
@@ -171,7 +171,7 @@ impl Autopilot {
         } else {
             Vec::new()
         };
-        let lead = TimeDelta::from_std(config.prescale.lead).unwrap_or(TimeDelta::zero());
+        let lead = acu_pilot_core::config::to_delta(config.prescale.lead);
         Self {
             functions,
             config: config.clone(),
@@ -446,6 +446,7 @@ mod tests {
     use super::*;
     use crate::replay::compare;
     use acu_pilot_core::capacity::Acu;
+    use chrono::TimeDelta;
 
     fn shipped(path: &str) -> String {
         let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
