@@ -8,6 +8,7 @@ use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
 
 use crate::error::sdk_error;
 use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::engine::ClusterEngine;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{Cluster, Clusters};
 
@@ -88,7 +89,7 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
         arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
         resource_id: c.db_cluster_resource_id().unwrap_or_default().to_owned(),
         status: c.status().unwrap_or_default().to_owned(),
-        engine: c.engine().unwrap_or_default().to_owned(),
+        engine: ClusterEngine::from_name(c.engine().unwrap_or_default()),
         engine_version: c.engine_version().unwrap_or_default().to_owned(),
         range,
         tags,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::capacity::CapacityRange;
+use crate::engine::ClusterEngine;
 use crate::events::{AlarmRole, ComparisonOperator, resolve_role};
 use crate::tags::{ALARM_ROLE, ClusterTags};
 
@@ -20,7 +21,7 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub resource_id: String,
     pub status: String,
-    pub engine: String,
+    pub engine: ClusterEngine,
     pub engine_version: String,
     /// `None` when the cluster has no ServerlessV2ScalingConfiguration.
     pub range: Option<CapacityRange>,
