@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::capacity::CapacityRange;
 use crate::engine::ClusterEngine;
@@ -57,6 +57,29 @@ pub struct CalendarText {
     /// `file examples/calendar.yaml` or `SSM parameter /acu-pilot/calendar`.
     pub origin: String,
     pub text: String,
+}
+
+/// CloudWatch's standard statistics. An alarm read from CloudWatch keeps its statistic as
+/// text ([`AlarmSpec::statistic`]), since it may be an extended one such as `p99`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Statistic {
+    Average,
+    Maximum,
+    Minimum,
+    Sum,
+    SampleCount,
+}
+
+impl Statistic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statistic::Average => "Average",
+            Statistic::Maximum => "Maximum",
+            Statistic::Minimum => "Minimum",
+            Statistic::Sum => "Sum",
+            Statistic::SampleCount => "SampleCount",
+        }
+    }
 }
 
 /// A CloudWatch metric alarm, as much of it as acu-pilot reads, writes, and must carry

@@ -656,7 +656,7 @@ mod tests {
 
     #[test]
     fn an_alarm_driven_layered_policy_plugs_in_and_beats_static() {
-        use crate::{AlarmSpec, Comparison, SimAlarm, SimCluster};
+        use crate::{AlarmSpec, ComparisonOperator, SimAlarm, SimCluster};
         let trace = generate(TraceKind::SalesDay, 42);
         let config = ReplayConfig {
             baseline: range(0.5, 16.0),
@@ -666,7 +666,7 @@ mod tests {
             name: "Aurora-shop-High-ACU".into(),
             metric: Metric::AcuUtilization,
             statistic: Statistic::Average,
-            comparison: Comparison::GreaterThanThreshold,
+            comparison: ComparisonOperator::GreaterThanThreshold,
             threshold: 90.0,
             period_secs: 60,
             evaluation_periods: 2,

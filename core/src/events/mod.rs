@@ -156,6 +156,20 @@ impl ComparisonOperator {
         }
     }
 
+    /// Whether `value` breaches `threshold`; `None` for the anomaly-band operators, which
+    /// compare with a band CloudWatch computes, not with a threshold.
+    pub fn breaches(self, value: f64, threshold: f64) -> Option<bool> {
+        match self {
+            ComparisonOperator::GreaterThanThreshold => Some(value > threshold),
+            ComparisonOperator::GreaterThanOrEqualToThreshold => Some(value >= threshold),
+            ComparisonOperator::LessThanThreshold => Some(value < threshold),
+            ComparisonOperator::LessThanOrEqualToThreshold => Some(value <= threshold),
+            ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold
+            | ComparisonOperator::LessThanLowerThreshold
+            | ComparisonOperator::GreaterThanUpperThreshold => None,
+        }
+    }
+
     /// `GreaterThan*` is a high alarm and `LessThan*` a low one; the two-sided anomaly band
     /// says neither.
     pub fn role(self) -> Option<AlarmRole> {
