@@ -36,8 +36,6 @@ pub const CLUSTER_DIMENSION: &str = "DBClusterIdentifier";
 pub const ROLE_DIMENSION: &str = "Role";
 /// The [`ROLE_DIMENSION`] value of the cluster's one writer.
 pub const WRITER_ROLE: &str = "WRITER";
-/// The [`ROLE_DIMENSION`] value of the cluster's readers.
-pub const READER_ROLE: &str = "READER";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
