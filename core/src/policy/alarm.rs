@@ -695,7 +695,8 @@ mod tests {
                 let (min, max) = match (min, max) {
                     (Some(a), Some(b)) => (Some(a.min(b)), Some(a.max(b).max(Acu::ONE))),
                     (None, None) if kind != LayerKind::Economy => (None, Some(Acu::ONE)),
-                    other => other,
+                    // A max below 1 ACU is a malformed layer (Aurora's least max), not an input.
+                    (min, max) => (min, max.map(|m| m.max(Acu::ONE))),
                 };
                 Layer {
                     hard: false,
