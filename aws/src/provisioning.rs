@@ -12,6 +12,7 @@ use aws_sdk_rds::types::{
 
 use crate::error::sdk_error;
 use crate::rds::{tags_from_sdk, tags_to_sdk};
+use acu_pilot_core::engine::Engine;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{
     ClusterDetails, ClusterSpec, EngineLimits, Instance, InstanceSpec, ParameterGroup,
@@ -73,11 +74,11 @@ fn group_from_sdk(g: &DbClusterParameterGroup) -> ParameterGroup {
 }
 
 impl Provisioning for RdsProvisioning {
-    async fn engine_limits(&self, engine: &str, version: &str) -> Result<Option<EngineLimits>> {
+    async fn engine_limits(&self, engine: Engine, version: &str) -> Result<Option<EngineLimits>> {
         let out = self
             .client
             .describe_db_engine_versions()
-            .engine(engine)
+            .engine(engine.name())
             .engine_version(version)
             .send()
             .await
