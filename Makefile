@@ -43,10 +43,18 @@ lint: toolchain ## cargo fmt --check, clippy -D warnings, and the crate layering
 validate: ## cfn-lint, checkov and sam validate --lint on template.yaml; cfn-lint and checkov on spoke.yaml
 	scripts/validate.sh
 
+.PHONY: nextest
+nextest: ## cargo-nextest, which runs make test's tests (cargo install --locked where it is missing)
+	@command -v cargo-nextest >/dev/null || $(CARGO) install --locked cargo-nextest
+
+# Doc tests first (nextest does not run them), so that nextest's Summary line, the count of
+# every test, is the last thing printed. .config/nextest.toml runs the emulator suites one
+# test at a time.
 .PHONY: test
-test: lint validate emulator $(VENV_TOOLS)/.build-installed ## everything CI checks: lint, template, unit, property and emulator tests
+test: lint validate emulator nextest $(VENV_TOOLS)/.build-installed ## everything CI checks: lint, template, unit, property and emulator tests
 	$(CARGO) build --workspace --all-targets
-	mkdir -p target; set -o pipefail; scripts/with-emulator.sh $(CARGO) test --workspace --no-fail-fast 2>&1 | tee target/test.log; status=$$?; scripts/test-summary.sh target/test.log; exit $$status
+	$(CARGO) test --workspace --doc
+	mkdir -p target; set -o pipefail; scripts/with-emulator.sh $(CARGO) nextest run --workspace 2>&1 | tee target/test.log
 
 .PHONY: demo
 demo: toolchain emulator ## the end-to-end demo on the local emulator

@@ -15,10 +15,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::alarm_thresholds::{ThresholdChange, move_threshold};
-use crate::reconcile::{converge, plan, reconcile_cluster};
+use crate::reconcile::{cluster_guardrails, converge, plan, reconcile_cluster};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
-use acu_pilot_core::desired::effective_guardrails;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::{
     AlarmRole, AlarmTransition, ComparisonOperator, EventShape, RoleSource,
@@ -176,13 +175,7 @@ pub async fn apply(
     let live = cluster.range.ok_or_else(|| Error::NotServerless {
         cluster: cluster_id.clone(),
     })?;
-    let guardrails =
-        effective_guardrails(&config.guardrails, &tags, &cluster).map_err(|source| {
-            Error::MalformedTag {
-                cluster: cluster_id.clone(),
-                source,
-            }
-        })?;
+    let guardrails = cluster_guardrails(config, &tags, &cluster)?;
     let decision = decide(role, &t, &tags, live, &guardrails, &config.boost, now);
     tracing::info!(
         decision = ?decision.decision,

@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::provisioner::Decommissioner;
+use crate::reconcile::cluster_guardrails;
 use crate::{alarm_thresholds, announce};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
-use acu_pilot_core::desired::effective_guardrails;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::{
     AlarmMetric, AlarmRole, AlarmState, AlarmTransition, CLUSTER_DIMENSION, EventShape,
@@ -472,13 +472,7 @@ where
             cluster
         };
         let tags = cluster.tags();
-        let guardrails =
-            effective_guardrails(&config.guardrails, &tags, cluster).map_err(|source| {
-                Error::MalformedTag {
-                    cluster: cluster.id.clone(),
-                    source,
-                }
-            })?;
+        let guardrails = cluster_guardrails(config, &tags, cluster)?;
         let plan = policy::plan_cluster(&cluster.id, &tags, cluster.range, now, &guardrails)?;
         report.live = Some(plan.live);
         report.desired = Some(plan.desired);

@@ -7,7 +7,7 @@
 //! pre-scaler writes, so only the pre-scaler can take it away). Every other managed
 //! cluster is left to the janitor.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
@@ -211,8 +211,7 @@ pub async fn load_calendar(
     let Some(text) = source.load().await? else {
         return Ok((None, None));
     };
-    let lead =
-        TimeDelta::from_std(config.prescale.lead).unwrap_or(acu_pilot_core::calendar::DEFAULT_LEAD);
+    let lead = acu_pilot_core::config::to_delta(config.prescale.lead);
     let calendar = Calendar::parse(&text.text)
         .map_err(|err| Error::invalid(format!("calendar ({})", text.origin), err.to_string()))?
         .with_default_lead(lead);
@@ -306,12 +305,7 @@ async fn prescale_cluster(
 
     let tags = cluster.tags();
     // Refused before any write, like every malformed tag (the fleet loop logs it).
-    let guardrails =
-        acu_pilot_core::desired::effective_guardrails(&config.guardrails, &tags, &cluster)
-            .map_err(|source| Error::MalformedTag {
-                cluster: cluster.id.clone(),
-                source,
-            })?;
+    let guardrails = crate::reconcile::cluster_guardrails(config, &tags, &cluster)?;
     let key = LayerKind::Prescale.tag_key();
     let current = tags.layer(LayerKind::Prescale);
     let mut plan = plan_prescale(

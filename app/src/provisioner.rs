@@ -626,7 +626,7 @@ where
 /// applied at parse time) stands.
 async fn check_engine_limits(provisioning: &impl Provisioning, target: &Target) -> Result<()> {
     match provisioning
-        .engine_limits(target.engine.name(), &target.engine_version)
+        .engine_limits(target.engine, &target.engine_version)
         .await
     {
         Ok(Some(limits)) => {

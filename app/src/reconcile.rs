@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::capacity::{CapacityRange, Guardrails};
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::{desired, effective_guardrails};
 use acu_pilot_core::error::{Error, Result};
-use acu_pilot_core::tags::Layer;
+use acu_pilot_core::tags::{ClusterTags, Layer};
 use acu_pilot_ports::{Cluster, Clusters, Notifier};
 
 /// What reconcile found and did.
@@ -117,6 +117,19 @@ pub async fn reconcile_cluster(
     Ok(plan)
 }
 
+/// The configured guardrails as this cluster's tags narrow them; a guardrail tag that
+/// would widen them refuses the cluster as MalformedTag, as every other bad tag does.
+pub fn cluster_guardrails(
+    config: &Config,
+    tags: &ClusterTags,
+    cluster: &Cluster,
+) -> Result<Guardrails> {
+    effective_guardrails(&config.guardrails, tags, cluster).map_err(|source| Error::MalformedTag {
+        cluster: cluster.id.clone(),
+        source,
+    })
+}
+
 /// The pure half of reconcile: what would change, and why. Used by `plan` and dry runs.
 pub fn plan(config: &Config, cluster: &Cluster, now: DateTime<Utc>) -> Result<Reconciled> {
     if !cluster.is_managed() {
@@ -143,13 +156,7 @@ pub fn plan(config: &Config, cluster: &Cluster, now: DateTime<Utc>) -> Result<Re
     let baseline = tags.baseline.ok_or_else(|| Error::MissingBaseline {
         cluster: cluster.id.clone(),
     })?;
-    let guardrails =
-        effective_guardrails(&config.guardrails, &tags, cluster).map_err(|source| {
-            Error::MalformedTag {
-                cluster: cluster.id.clone(),
-                source,
-            }
-        })?;
+    let guardrails = cluster_guardrails(config, &tags, cluster)?;
     let after = desired(baseline, &tags.layers, now, &guardrails);
     let layers: Vec<Layer> = tags
         .layers

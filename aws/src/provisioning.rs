@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{
-    DbCluster, DbClusterParameterGroup, DbInstance, Filter, ServerlessV2ScalingConfiguration, Tag,
+    DbCluster, DbClusterParameterGroup, DbInstance, Filter, ServerlessV2ScalingConfiguration,
 };
 
 use crate::error::sdk_error;
+use crate::rds::{tags_from_sdk, tags_to_sdk};
+use acu_pilot_core::engine::Engine;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{
     ClusterDetails, ClusterSpec, EngineLimits, Instance, InstanceSpec, ParameterGroup,
@@ -26,12 +28,6 @@ impl RdsProvisioning {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-}
-
-fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
 }
 
 pub fn details_from_sdk(c: &DbCluster) -> Result<ClusterDetails> {
@@ -78,11 +74,11 @@ fn group_from_sdk(g: &DbClusterParameterGroup) -> ParameterGroup {
 }
 
 impl Provisioning for RdsProvisioning {
-    async fn engine_limits(&self, engine: &str, version: &str) -> Result<Option<EngineLimits>> {
+    async fn engine_limits(&self, engine: Engine, version: &str) -> Result<Option<EngineLimits>> {
         let out = self
             .client
             .describe_db_engine_versions()
-            .engine(engine)
+            .engine(engine.name())
             .engine_version(version)
             .send()
             .await
@@ -220,16 +216,7 @@ impl Provisioning for RdsProvisioning {
             .send()
             .await
             .map_err(|e| sdk_error("ListTagsForResource", e))?;
-        Ok(out
-            .tag_list()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect())
+        Ok(tags_from_sdk(out.tag_list()))
     }
 
     async fn create_parameter_group(&self, spec: &ParameterGroupSpec) -> Result<ParameterGroup> {
@@ -239,7 +226,7 @@ impl Provisioning for RdsProvisioning {
             .db_cluster_parameter_group_name(&spec.name)
             .db_parameter_group_family(&spec.family)
             .description(&spec.description)
-            .set_tags(Some(sdk_tags(&spec.tags)))
+            .set_tags(Some(tags_to_sdk(&spec.tags)))
             .send()
             .await
             .map_err(|e| sdk_error("CreateDBClusterParameterGroup", e))?;
@@ -278,7 +265,7 @@ impl Provisioning for RdsProvisioning {
             .deletion_protection(spec.deletion_protection)
             .set_db_cluster_parameter_group_name(spec.parameter_group.clone())
             .copy_tags_to_snapshot(true)
-            .set_tags(Some(sdk_tags(&spec.tags)))
+            .set_tags(Some(tags_to_sdk(&spec.tags)))
             .send()
             .await
             .map_err(|e| sdk_error("CreateDBCluster", e))?;
@@ -302,7 +289,7 @@ impl Provisioning for RdsProvisioning {
             .promotion_tier(spec.promotion_tier)
             .enable_performance_insights(true)
             .performance_insights_retention_period(spec.performance_insights_days)
-            .set_tags(Some(sdk_tags(&spec.tags)))
+            .set_tags(Some(tags_to_sdk(&spec.tags)))
             .send()
             .await
             .map_err(|e| sdk_error("CreateDBInstance", e))?;

@@ -8,6 +8,7 @@ use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
 
 use crate::error::sdk_error;
 use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::engine::ClusterEngine;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{Cluster, Clusters};
 
@@ -37,6 +38,24 @@ impl RdsClusters {
 
 /// SDK cluster → ours. A range Aurora would never report (min > max) becomes a
 /// `range_problem` naming the cluster, refused by reconcile, rather than a failed listing.
+/// RDS tags as the ports carry them; a tag without a key cannot be addressed, so it is dropped.
+pub(crate) fn tags_from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+pub(crate) fn tags_to_sdk(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
 pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
     let id = c.db_cluster_identifier().unwrap_or_default().to_owned();
     let (range, range_problem) = match c
@@ -54,16 +73,7 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
         },
         None => (None, None),
     };
-    let tags: BTreeMap<String, String> = c
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect();
+    let tags = tags_from_sdk(c.tag_list());
     let mut members: Vec<(bool, String)> = c
         .db_cluster_members()
         .iter()
@@ -79,7 +89,7 @@ pub fn cluster_from_sdk(c: &DbCluster) -> Cluster {
         arn: c.db_cluster_arn().unwrap_or_default().to_owned(),
         resource_id: c.db_cluster_resource_id().unwrap_or_default().to_owned(),
         status: c.status().unwrap_or_default().to_owned(),
-        engine: c.engine().unwrap_or_default().to_owned(),
+        engine: ClusterEngine::from_name(c.engine().unwrap_or_default()),
         engine_version: c.engine_version().unwrap_or_default().to_owned(),
         range,
         tags,
@@ -146,14 +156,10 @@ impl Clusters for RdsClusters {
         if tags.is_empty() {
             return Ok(());
         }
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         self.client
             .add_tags_to_resource()
             .resource_name(arn)
-            .set_tags(Some(tags))
+            .set_tags(Some(tags_to_sdk(tags)))
             .send()
             .await
             .map_err(|e| sdk_error("AddTagsToResource", e))?;

@@ -1206,15 +1206,9 @@ fn parse_selector(value: &Value) -> Result<Targets, String> {
         return Err(format!("has unknown keys; {expected}"));
     }
     let text = map.get("tag").and_then(scalar_text).unwrap_or_default();
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
-            Ok(Targets::Tag {
-                key: key.trim().to_owned(),
-                value: value.trim().to_owned(),
-            })
-        }
-        _ => Err(format!("tag {text:?} is not key=value; {expected}")),
-    }
+    let (key, value) =
+        crate::tags::parse_selector(&text).map_err(|m| format!("{m}; {expected}"))?;
+    Ok(Targets::Tag { key, value })
 }
 
 // --- calendar check ----------------------------------------------------------------
@@ -1654,7 +1648,7 @@ mod tests {
                 .contains("timezone: unknown time zone")
         );
         assert!(rejected("events: []\nexclude: [2026-02-30]\n").contains("exclude[0]: "));
-        assert!(rejected("events: []\nlead: 5 minutes\n").contains("lead: "));
+        assert!(rejected("events: []\nlead: 5 fortnights\n").contains("lead: "));
         assert!(rejected("timezone: UTC\n").contains("events: is missing"));
         assert!(rejected("").contains("calendar: is empty"));
         assert!(rejected("events: [\n").contains("calendar: is not valid YAML"));
@@ -1718,16 +1712,16 @@ mod tests {
     fn huge_durations_and_leads_are_refused_naming_the_limit() {
         for (body, expected) in [
             (
-                "    start: 2026-01-01T00:00\n    duration: 14000000w\n",
-                "events[0] (e).duration: 14000000w is longer than the limit of 366d",
+                "    start: 2026-01-01T00:00\n    duration: 1000000w\n",
+                "events[0] (e).duration: 1000000w is longer than the limit of 366d",
             ),
             (
-                "    start: 2026-01-01T00:00\n    duration: 1h\n    lead: 14000000w\n",
-                "events[0] (e).lead: 14000000w is longer than the limit of 7d",
+                "    start: 2026-01-01T00:00\n    duration: 1h\n    lead: 1000000w\n",
+                "events[0] (e).lead: 1000000w is longer than the limit of 7d",
             ),
             (
-                "    every: \"0 18 * * FRI\"\n    duration: 14000000w\n",
-                "events[0] (e).duration: 14000000w is longer than",
+                "    every: \"0 18 * * FRI\"\n    duration: 1000000w\n",
+                "events[0] (e).duration: 1000000w is longer than",
             ),
             (
                 "    start: 2026-01-01T00:00\n    duration: 367d\n",

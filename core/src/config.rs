@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use chrono::TimeDelta;
+use jiff::SpanRelativeTo;
+use jiff::fmt::friendly::SpanParser;
 use serde::Serialize;
 
 use crate::capacity::{Acu, Guardrails};
@@ -131,9 +134,10 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let env = Env(&lookup);
-        let floor = env.acu("ACU_PILOT_FLOOR", Acu::HALF)?;
-        let ceiling = env.acu("ACU_PILOT_CEILING", Acu::new(64.0)?)?;
-        let allow_auto_pause = env.flag("ACU_PILOT_ALLOW_AUTO_PAUSE", false)?;
+        let safe = Guardrails::default();
+        let floor = env.acu("ACU_PILOT_FLOOR", safe.floor)?;
+        let ceiling = env.acu("ACU_PILOT_CEILING", safe.ceiling)?;
+        let allow_auto_pause = env.flag("ACU_PILOT_ALLOW_AUTO_PAUSE", safe.allow_auto_pause)?;
         let guardrails = Guardrails::new(floor, ceiling, allow_auto_pause).map_err(|e| {
             let variable = if e.field == "floor" {
                 "ACU_PILOT_FLOOR"
@@ -294,12 +298,12 @@ impl Env<'_> {
         let Some(text) = self.text(name) else {
             return Ok(None);
         };
-        match text.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                Ok(Some((key.trim().to_owned(), value.trim().to_owned())))
-            }
-            _ => Err(Self::bad(name, &text, "a tag selector key=value")),
-        }
+        crate::tags::parse_selector(&text)
+            .map(Some)
+            .map_err(|message| Error::Config {
+                variable: name.to_owned(),
+                message,
+            })
     }
 
     /// A duration no longer than `max`: each of these is added to or subtracted from a
@@ -335,45 +339,40 @@ pub const MAX_LOOKBACK: Duration = Duration::from_secs(366 * 86_400);
 /// The longest forecast period.
 pub const MAX_PERIOD: Duration = Duration::from_secs(86_400);
 
-/// Parses `30m`, `2h`, `1h30m`, `90s`, `28d`, `1w` (units s, m, h, d, w; no sign).
+/// Parses jiff's friendly duration format: `30m`, `2h`, `1h30m`, `90s`, `28d`, `1w`, and
+/// also `1h 30m`, `2 hours`, `1.5h`. A day is 24 hours here: these durations are elapsed
+/// time, not calendar arithmetic. Negative durations, months and years are refused.
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    static PARSER: SpanParser = SpanParser::new();
     let text = text.trim();
+    let expected = "expected e.g. 30m, 2h, 1h30m, 28d; units s m h d w";
     if text.is_empty() {
-        return Err("empty duration (expected e.g. 30m, 2h, 1h30m)".into());
+        return Err(format!("empty duration ({expected})"));
     }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
+    let span = PARSER.parse_span(text).map_err(|e| {
+        if e.is_range() {
+            // Well formed, but past what a span holds (about 20,000 years).
+            format!("{text:?} is too long: {e}")
+        } else {
+            format!("{text:?} is not a duration ({expected}): {e}")
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => {
-                return Err(format!(
-                    "{text:?} is not a duration (expected e.g. 30m, 2h, 1h30m; units s m h d w)"
-                ));
-            }
-        };
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration: a unit without a number"))?;
-        total = total
-            .checked_add(n.checked_mul(unit).ok_or("duration too large")?)
-            .ok_or("duration too large")?;
-        digits.clear();
-    }
-    if !digits.is_empty() {
+    })?;
+    if span.is_negative() {
         return Err(format!(
-            "{text:?} is not a duration: {digits} has no unit (s, m, h, d or w)"
+            "{text:?} is negative; a duration here is elapsed time"
         ));
     }
-    Ok(Duration::from_secs(total))
+    let elapsed = span
+        .to_duration(SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| format!("{text:?}: months and years have no fixed length ({expected})"))?;
+    Duration::try_from(elapsed).map_err(|_| format!("{text:?} is too long"))
+}
+
+/// A configured duration as chrono's `TimeDelta`. Every configured duration is bounded
+/// (by [`MAX_LOOKBACK`] at most), far inside `TimeDelta`'s range: the saturation is never
+/// reached, it only keeps the conversion total.
+pub fn to_delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
 /// Formats a duration the way [`parse_duration`] reads it.
@@ -439,7 +438,7 @@ mod tests {
     #[test]
     fn durations_added_to_dates_are_limited() {
         for (var, value, limit) in [
-            ("ACU_PILOT_LEAD", "14000000w", "7d"),
+            ("ACU_PILOT_LEAD", "1000000w", "7d"),
             ("ACU_PILOT_FORECAST_HORIZON", "8d", "7d"),
             ("ACU_PILOT_BOOST_TTL", "420000w", "7d"),
             ("ACU_PILOT_ECONOMY_TTL", "30d", "7d"),
@@ -468,12 +467,14 @@ mod tests {
             ("ACU_PILOT_FLOOR", "0.3"),
             ("ACU_PILOT_FLOOR", "0"),
             ("ACU_PILOT_DRY_RUN", "maybe"),
-            ("ACU_PILOT_BOOST_TTL", "2 hours"),
+            ("ACU_PILOT_BOOST_TTL", "2 fortnights"),
+            ("ACU_PILOT_LEAD", "14000000w"),
             ("ACU_PILOT_BOOST_FACTOR", "0.5"),
             ("ACU_PILOT_CONCURRENCY", "0"),
             ("ACU_PILOT_MAX_ERROR_SHARE", "1.5"),
             ("ACU_PILOT_FORECAST_SELECTOR", "team"),
             ("ACU_PILOT_FORECAST_SELECTOR", "=shop"),
+            ("ACU_PILOT_FORECAST_SELECTOR", "team="),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");
@@ -520,7 +521,36 @@ mod tests {
             assert_eq!(d.as_secs(), secs);
             assert_eq!(parse_duration(&format_duration(d)).unwrap(), d);
         }
-        assert!(parse_duration("30").is_err());
-        assert!(parse_duration("-5m").is_err());
+        for (text, secs) in [
+            ("90s", 90),
+            ("1w", 604_800),
+            (" 2h ", 7200),
+            ("1h 30m", 5400),
+        ] {
+            assert_eq!(parse_duration(text).unwrap().as_secs(), secs, "{text}");
+        }
+        for (text, problem) in [
+            ("30", "not a duration"),
+            ("", "empty"),
+            ("5x", "not a duration"),
+            ("-5m", "negative"),
+            ("5m ago", "negative"),
+            ("1mo", "no fixed length"),
+            ("14000000w", "too long"),
+            ("1y", "no fixed length"),
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains(problem), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_duration_names_its_variable() {
+        let err = config(&[("ACU_PILOT_LEAD", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("ACU_PILOT_LEAD"), "{err}");
+        assert!(
+            err.to_string().contains("\"soon\" is not a duration"),
+            "{err}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::capacity::{Acu, CapacityRange, Guardrails};
-use crate::engine::{Engine, supports_auto_pause};
+use crate::engine::supports_auto_pause;
 use crate::model::Cluster;
 use crate::tags::{CEILING, ClusterTags, FLOOR, Layer, LayerKind, TagError};
 
@@ -171,7 +171,9 @@ pub fn effective_guardrails(
         }
         None => config.floor,
     };
-    let engine_pauses = Engine::parse(&cluster.engine)
+    let engine_pauses = cluster
+        .engine
+        .aurora()
         .is_some_and(|engine| supports_auto_pause(engine, &cluster.engine_version));
     Ok(Guardrails {
         floor,

@@ -28,6 +28,64 @@ impl Engine {
     }
 }
 
+/// The engine DescribeDBClusters reports for a cluster: one acu-pilot manages, or any
+/// other (`neptune`, `docdb`, an engine newer than this table) kept by its name, so it can
+/// be reported and refused rather than lost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterEngine {
+    Aurora(Engine),
+    Other(String),
+}
+
+impl ClusterEngine {
+    pub fn from_name(name: &str) -> Self {
+        Engine::parse(name).map_or_else(
+            || ClusterEngine::Other(name.to_owned()),
+            ClusterEngine::Aurora,
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            ClusterEngine::Aurora(engine) => engine.name(),
+            ClusterEngine::Other(name) => name,
+        }
+    }
+
+    /// The engine, where acu-pilot knows it.
+    pub fn aurora(&self) -> Option<Engine> {
+        match self {
+            ClusterEngine::Aurora(engine) => Some(*engine),
+            ClusterEngine::Other(_) => None,
+        }
+    }
+}
+
+impl Default for ClusterEngine {
+    /// What an adapter reports when DescribeDBClusters names no engine.
+    fn default() -> Self {
+        ClusterEngine::Other(String::new())
+    }
+}
+
+impl From<&str> for ClusterEngine {
+    fn from(name: &str) -> Self {
+        ClusterEngine::from_name(name)
+    }
+}
+
+impl std::fmt::Display for ClusterEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for ClusterEngine {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// `8.0.mysql_aurora.3.09.0` → (3, 9, 0); `16.3` → (16, 3, 0).
 fn version_numbers(engine: Engine, version: &str) -> Option<(u32, u32, u32)> {
     let numeric = match engine {
@@ -94,6 +152,20 @@ pub fn parameter_group_family(engine: Engine, version: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cluster_engine_keeps_an_unknown_name_and_is_not_aurora() {
+        let neptune = ClusterEngine::from_name("neptune");
+        assert_eq!(neptune, ClusterEngine::Other("neptune".into()));
+        assert_eq!((neptune.name(), neptune.aurora()), ("neptune", None));
+        let mysql = ClusterEngine::from_name("aurora-mysql");
+        assert_eq!(mysql.aurora(), Some(Engine::AuroraMysql));
+        assert_eq!(mysql.to_string(), "aurora-mysql");
+        assert_eq!(
+            serde_json::to_string(&[mysql, neptune]).unwrap(),
+            r#"["aurora-mysql","neptune"]"#
+        );
+    }
 
     #[test]
     fn auto_pause_follows_the_documented_versions() {

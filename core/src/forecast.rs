@@ -65,7 +65,7 @@ pub struct ForecastSpec {
 impl ForecastSpec {
     /// From the configured horizon, period and lookback (28d → 4 weeks).
     pub fn from_config(cfg: &PrescaleConfig) -> Self {
-        let delta = |d: std::time::Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        let delta = crate::config::to_delta;
         let weeks = (cfg.lookback.as_secs() / WEEK.num_seconds() as u64).clamp(1, 52) as u32;
         Self {
             horizon: delta(cfg.horizon),

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::capacity::CapacityRange;
+use crate::engine::ClusterEngine;
 use crate::events::{AlarmRole, ComparisonOperator, resolve_role};
 use crate::tags::{ALARM_ROLE, ClusterTags};
 
@@ -20,7 +21,7 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub resource_id: String,
     pub status: String,
-    pub engine: String,
+    pub engine: ClusterEngine,
     pub engine_version: String,
     /// `None` when the cluster has no ServerlessV2ScalingConfiguration.
     pub range: Option<CapacityRange>,
@@ -56,6 +57,29 @@ pub struct CalendarText {
     /// `file examples/calendar.yaml` or `SSM parameter /acu-pilot/calendar`.
     pub origin: String,
     pub text: String,
+}
+
+/// CloudWatch's standard statistics. An alarm read from CloudWatch keeps its statistic as
+/// text ([`AlarmSpec::statistic`]), since it may be an extended one such as `p99`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Statistic {
+    Average,
+    Maximum,
+    Minimum,
+    Sum,
+    SampleCount,
+}
+
+impl Statistic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statistic::Average => "Average",
+            Statistic::Maximum => "Maximum",
+            Statistic::Minimum => "Minimum",
+            Statistic::Sum => "Sum",
+            Statistic::SampleCount => "SampleCount",
+        }
+    }
 }
 
 /// A CloudWatch metric alarm, as much of it as acu-pilot reads, writes, and must carry

@@ -441,6 +441,18 @@ fn parse_instant(tag: &str, key: &str, text: &str) -> Result<DateTime<Utc>, TagE
         })
 }
 
+/// A tag selector `key=value` (the calendar's `selector: {tag: …}`, the forecast's
+/// `ACU_PILOT_FORECAST_SELECTOR`): both sides trimmed and non-empty, so a selector never
+/// matches every untagged cluster by accident.
+pub fn parse_selector(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("tag {text:?} is not key=value")),
+    }
+}
+
 /// Keeps `by` a single token of the characters AWS allows in a tag value: what
 /// [`Layer::to_tag_value`] writes and [`Layer::parse`] reads back.
 pub fn sanitize_by(by: &str) -> String {

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::engine::Engine;
 use acu_pilot_core::error::Result;
 pub use acu_pilot_core::model::{
     Alarm, AlarmSpec, CalendarText, Cluster, ClusterDetails, ClusterSpec, EngineLimits, Instance,
@@ -114,7 +115,7 @@ pub trait Provisioning: Send + Sync {
     /// DescribeDBEngineVersions; `Ok(None)` when the endpoint gives no Serverless v2 limits.
     fn engine_limits(
         &self,
-        engine: &str,
+        engine: Engine,
         version: &str,
     ) -> impl Future<Output = Result<Option<EngineLimits>>> + Send;
 

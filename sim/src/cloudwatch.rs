@@ -25,38 +25,34 @@ impl Metric {
     }
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Statistic {
-    Average,
-    Maximum,
-    Minimum,
-}
+/// The alarm model is the core's, the one the alarm-handler reads real alarms into.
+pub use acu_pilot_core::events::ComparisonOperator;
+pub use acu_pilot_core::model::Statistic;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Comparison {
-    GreaterThanThreshold,
-    GreaterThanOrEqualToThreshold,
-    LessThanThreshold,
-    LessThanOrEqualToThreshold,
-}
-
-impl Comparison {
-    pub fn breaches(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Comparison::GreaterThanThreshold => value > threshold,
-            Comparison::GreaterThanOrEqualToThreshold => value >= threshold,
-            Comparison::LessThanThreshold => value < threshold,
-            Comparison::LessThanOrEqualToThreshold => value <= threshold,
-        }
+/// How CloudWatch's state reason words the comparison.
+fn words(comparison: ComparisonOperator) -> &'static str {
+    match comparison {
+        ComparisonOperator::GreaterThanThreshold => "greater than",
+        ComparisonOperator::GreaterThanOrEqualToThreshold => "greater than or equal to",
+        ComparisonOperator::LessThanThreshold => "less than",
+        ComparisonOperator::LessThanOrEqualToThreshold => "less than or equal to",
+        ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold => "outside the band",
+        ComparisonOperator::LessThanLowerThreshold => "less than the band",
+        ComparisonOperator::GreaterThanUpperThreshold => "greater than the band",
     }
+}
 
-    fn words(self) -> &'static str {
-        match self {
-            Comparison::GreaterThanThreshold => "greater than",
-            Comparison::GreaterThanOrEqualToThreshold => "greater than or equal to",
-            Comparison::LessThanThreshold => "less than",
-            Comparison::LessThanOrEqualToThreshold => "less than or equal to",
-        }
+/// The simulator evaluates alarms against a threshold; an anomaly band would need
+/// CloudWatch's model of the metric, so a spec asking for one is refused when read.
+fn threshold_comparison<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ComparisonOperator, D::Error> {
+    let comparison = ComparisonOperator::deserialize(deserializer)?;
+    match comparison.breaches(0.0, 0.0) {
+        Some(_) => Ok(comparison),
+        None => Err(serde::de::Error::custom(format!(
+            "comparison {comparison} compares with an anomaly band; the simulator evaluates threshold alarms only"
+        ))),
     }
 }
 
@@ -178,6 +174,9 @@ impl Metrics {
                 }
                 Statistic::Maximum => minutes.iter().map(|m| pick(m).max).fold(f64::MIN, f64::max),
                 Statistic::Minimum => minutes.iter().map(|m| pick(m).min).fold(f64::MAX, f64::min),
+                // One sample a minute at CloudWatch's standard resolution.
+                Statistic::Sum => minutes.iter().map(|m| pick(m).weighted_sum / m.secs).sum(),
+                Statistic::SampleCount => minutes.len() as f64,
             };
             points.push(Datapoint {
                 start: DateTime::from_timestamp(start, 0).expect("in range"),
@@ -198,7 +197,8 @@ pub struct AlarmSpec {
     pub name: String,
     pub metric: Metric,
     pub statistic: Statistic,
-    pub comparison: Comparison,
+    #[serde(deserialize_with = "threshold_comparison")]
+    pub comparison: ComparisonOperator,
     pub threshold: f64,
     pub period_secs: u32,
     pub evaluation_periods: u32,
@@ -263,7 +263,7 @@ impl SimAlarm {
         }
         let breaching = points
             .iter()
-            .filter(|p| spec.comparison.breaches(p.value, spec.threshold))
+            .filter(|p| spec.comparison.breaches(p.value, spec.threshold) == Some(true))
             .count();
         let state = if breaching >= spec.datapoints_to_alarm.max(1) as usize {
             AlarmState::Alarm
@@ -278,7 +278,7 @@ impl SimAlarm {
             "Threshold Crossed: {breaching} out of the last {} datapoints [{}] were {} the threshold ({}) (minimum {} datapoints for OK -> ALARM transition).",
             points.len(),
             values.join(", "),
-            spec.comparison.words(),
+            words(spec.comparison),
             spec.threshold,
             spec.datapoints_to_alarm,
         );
@@ -321,7 +321,7 @@ mod tests {
             name: "Aurora-shop-High-ACU".into(),
             metric: Metric::AcuUtilization,
             statistic: Statistic::Average,
-            comparison: Comparison::GreaterThanThreshold,
+            comparison: ComparisonOperator::GreaterThanThreshold,
             threshold: 90.0,
             period_secs: 60,
             evaluation_periods: 3,
@@ -376,6 +376,36 @@ mod tests {
             t(10),
         );
         assert_eq!(points[0].value, 50.0);
+        let per_minute = |statistic| {
+            m.latest(
+                Metric::ServerlessDatabaseCapacity,
+                statistic,
+                Duration::seconds(120),
+                1,
+                t(10),
+            )[0]
+            .value
+        };
+        assert_eq!(per_minute(Statistic::Sum), 14.0);
+        assert_eq!(per_minute(Statistic::SampleCount), 2.0);
+    }
+
+    #[test]
+    fn a_spec_is_read_in_the_core_model_and_an_anomaly_band_is_refused() {
+        let spec = |comparison: &str| {
+            serde_json::from_value::<AlarmSpec>(serde_json::json!({
+                "name": "Aurora-shop-High-ACU", "metric": "ACUUtilization", "statistic": "Average",
+                "comparison": comparison, "threshold": 90.0, "period_secs": 60,
+                "evaluation_periods": 3, "datapoints_to_alarm": 3,
+            }))
+        };
+        assert_eq!(
+            spec("GreaterThanThreshold").unwrap(),
+            high_alarm(),
+            "the same spec as the core's types"
+        );
+        let err = spec("LessThanLowerOrGreaterThanUpperThreshold").unwrap_err();
+        assert!(err.to_string().contains("anomaly band"), "{err}");
     }
 
     #[test]

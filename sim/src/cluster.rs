@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use acu_pilot_core::capacity::{CapacityRange, Guardrails};
 use acu_pilot_core::desired::{desired, effective_guardrails};
+use acu_pilot_core::engine::{ClusterEngine, Engine};
 use acu_pilot_core::model::Cluster;
 use acu_pilot_core::tags::{self, ClusterTags, Layer, LayerKind, TagError};
 
@@ -32,7 +33,7 @@ impl SimCluster {
                 id: id.to_owned(),
                 arn: format!("arn:aws:rds:us-east-1:000000000000:cluster:{id}"),
                 status: "available".to_owned(),
-                engine: "aurora-postgresql".to_owned(),
+                engine: ClusterEngine::Aurora(Engine::AuroraPostgresql),
                 engine_version: "16.4".to_owned(),
                 range: Some(baseline),
                 tags,

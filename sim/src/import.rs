@@ -35,14 +35,7 @@ pub fn import(text: &str, import: &Import) -> Result<Trace, TraceError> {
                 value: timestamp.to_owned(),
                 reason: "expected YYYY-MM-DD HH:MM:SS or RFC 3339".to_owned(),
             })?;
-        let value: f64 = value
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| TraceError::NotANumber {
-                line,
-                value: value.to_owned(),
-            })?;
+        let value = row.number(value)?;
         if value < 0.0 {
             return Err(TraceError::Negative { line, value });
         }

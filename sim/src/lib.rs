@@ -29,7 +29,8 @@ pub mod topology;
 pub mod trace;
 
 pub use cloudwatch::{
-    AlarmSpec, AlarmState, AlarmTransition, Comparison, Metric, Metrics, SimAlarm, Statistic,
+    AlarmSpec, AlarmState, AlarmTransition, ComparisonOperator, Metric, Metrics, SimAlarm,
+    Statistic,
 };
 pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};

@@ -15,10 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::cloudwatch::{AlarmSpec, AlarmState, Comparison, Metric, SimAlarm, Statistic};
+use super::cloudwatch::{AlarmSpec, AlarmState, Metric, SimAlarm, Statistic};
 use super::cluster::SimCluster;
 use super::replay::{ReplayConfig, SimPolicy, StaticPeak, StaticPolicy, StaticWide, TickContext};
 use super::trace::Trace;
@@ -100,7 +100,7 @@ impl PolicySettings {
             name: format!("acu-pilot-{CLUSTER_ID}-high-acu"),
             metric: Metric::AcuUtilization,
             statistic: Statistic::Average,
-            comparison: Comparison::GreaterThanOrEqualToThreshold,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
             threshold: 75.0,
             period_secs: 300,
             evaluation_periods: 2,
@@ -113,7 +113,7 @@ impl PolicySettings {
             name: format!("Aurora-{CLUSTER_ID}-Low-ACU"),
             metric: Metric::ServerlessDatabaseCapacity,
             statistic: Statistic::Average,
-            comparison: Comparison::LessThanThreshold,
+            comparison: ComparisonOperator::LessThanThreshold,
             threshold: 1.0,
             period_secs: 900,
             evaluation_periods: 4,
@@ -188,7 +188,7 @@ impl Autopilot {
         } else {
             Vec::new()
         };
-        let lead = TimeDelta::from_std(config.prescale.lead).unwrap_or(TimeDelta::zero());
+        let lead = acu_pilot_core::config::to_delta(config.prescale.lead);
         Self {
             functions,
             config: config.clone(),
@@ -416,14 +416,7 @@ fn to_event(
         AlarmState::Alarm => events::AlarmState::Alarm,
         AlarmState::InsufficientData => events::AlarmState::InsufficientData,
     };
-    let comparison = match spec.comparison {
-        Comparison::GreaterThanThreshold => ComparisonOperator::GreaterThanThreshold,
-        Comparison::GreaterThanOrEqualToThreshold => {
-            ComparisonOperator::GreaterThanOrEqualToThreshold
-        }
-        Comparison::LessThanThreshold => ComparisonOperator::LessThanThreshold,
-        Comparison::LessThanOrEqualToThreshold => ComparisonOperator::LessThanOrEqualToThreshold,
-    };
+    let comparison = spec.comparison;
     let role = comparison.role();
     let mut tags = BTreeMap::from([(tags::ALARM_CLUSTER.to_owned(), CLUSTER_ID.to_owned())]);
     if let Some(role) = role {
@@ -482,6 +475,7 @@ mod tests {
     use super::*;
     use crate::replay::compare;
     use acu_pilot_core::capacity::Acu;
+    use chrono::TimeDelta;
 
     fn shipped(path: &str) -> String {
         let path = format!("{}/../examples/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -648,7 +642,7 @@ mod tests {
                     name: "Aurora-sim-High-ACU".into(),
                     metric: Metric::ServerlessDatabaseCapacity,
                     statistic: Statistic::Average,
-                    comparison: Comparison::GreaterThanThreshold,
+                    comparison: ComparisonOperator::GreaterThanThreshold,
                     threshold: 12.0,
                     period_secs: 300,
                     evaluation_periods: 2,

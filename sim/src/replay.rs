@@ -338,7 +338,7 @@ pub fn replay(
     let mut metrics = Metrics::new(Duration::seconds(i64::from(config.metric_delay_secs)));
     let mut timeline = Vec::with_capacity(samples.len());
     let mut changes = Vec::new();
-    let (mut acu_secs, mut unmet_acu_secs, mut unmet_secs, mut worst) = (0.0, 0.0, 0.0, 0.0f64);
+    let mut tally = Tally::default();
 
     for (i, sample) in samples.iter().enumerate() {
         let now = sample.at;
@@ -365,13 +365,7 @@ pub fn replay(
             let at = now + Duration::milliseconds((f64::from(k) * h * 1000.0).round() as i64);
             model.advance(&mut state, sample.acu, range, h);
             metrics.record(at, h, state.capacity, range.max.value());
-            acu_secs += state.capacity * h;
-            let shortfall = sample.acu - state.capacity;
-            if shortfall > 1e-9 {
-                unmet_acu_secs += shortfall * h;
-                unmet_secs += h;
-                worst = worst.max(shortfall);
-            }
+            tally.add(state.capacity, sample.acu - state.capacity, h);
         }
         timeline.push(TimelinePoint {
             at: now,
@@ -383,17 +377,8 @@ pub fn replay(
         progress();
     }
 
-    let acu_hours = acu_secs / 3600.0;
     PolicyRun {
-        result: PolicyResult {
-            name: policy.name().to_owned(),
-            acu_hours: round(acu_hours, 3),
-            cost: round(acu_hours * config.price_per_acu_hour, 4),
-            unmet_acu_minutes: round(unmet_acu_secs / 60.0, 3),
-            unmet_minutes: round(unmet_secs / 60.0, 3),
-            worst_shortfall_acu: round(worst, 3),
-            modify_calls: changes.len() as u32,
-        },
+        result: tally.result(policy.name(), config, changes.len() as u32),
         timeline,
         changes,
     }
@@ -452,7 +437,47 @@ fn managed_baseline_hint(
     )
 }
 
-fn round(value: f64, decimals: i32) -> f64 {
+/// What a run bills and leaves unmet, summed over its substeps.
+#[derive(Default)]
+pub(crate) struct Tally {
+    acu_secs: f64,
+    unmet_acu_secs: f64,
+    unmet_secs: f64,
+    worst_shortfall: f64,
+}
+
+impl Tally {
+    /// `capacity` is what is billed for `secs`; a `shortfall` within float noise of zero
+    /// is not unmet demand.
+    pub(crate) fn add(&mut self, capacity: f64, shortfall: f64, secs: f64) {
+        self.acu_secs += capacity * secs;
+        if shortfall > 1e-9 {
+            self.unmet_acu_secs += shortfall * secs;
+            self.unmet_secs += secs;
+            self.worst_shortfall = self.worst_shortfall.max(shortfall);
+        }
+    }
+
+    pub(crate) fn result(
+        &self,
+        name: &str,
+        config: &ReplayConfig,
+        modify_calls: u32,
+    ) -> PolicyResult {
+        let acu_hours = self.acu_secs / 3600.0;
+        PolicyResult {
+            name: name.to_owned(),
+            acu_hours: round(acu_hours, 3),
+            cost: round(acu_hours * config.price_per_acu_hour, 4),
+            unmet_acu_minutes: round(self.unmet_acu_secs / 60.0, 3),
+            unmet_minutes: round(self.unmet_secs / 60.0, 3),
+            worst_shortfall_acu: round(self.worst_shortfall, 3),
+            modify_calls,
+        }
+    }
+}
+
+pub(crate) fn round(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }
@@ -631,7 +656,7 @@ mod tests {
 
     #[test]
     fn an_alarm_driven_layered_policy_plugs_in_and_beats_static() {
-        use crate::{AlarmSpec, Comparison, SimAlarm, SimCluster};
+        use crate::{AlarmSpec, ComparisonOperator, SimAlarm, SimCluster};
         let trace = generate(TraceKind::SalesDay, 42);
         let config = ReplayConfig {
             baseline: range(0.5, 16.0),
@@ -641,7 +666,7 @@ mod tests {
             name: "Aurora-shop-High-ACU".into(),
             metric: Metric::AcuUtilization,
             statistic: Statistic::Average,
-            comparison: Comparison::GreaterThanThreshold,
+            comparison: ComparisonOperator::GreaterThanThreshold,
             threshold: 90.0,
             period_secs: 60,
             evaluation_periods: 2,

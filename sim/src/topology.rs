@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::cloudwatch::{AlarmState, Metrics, SimAlarm};
-use super::replay::{PolicyResult, ReplayConfig, SimPolicy, TickContext};
+use super::replay::{PolicyResult, ReplayConfig, SimPolicy, Tally, TickContext, round};
 use super::trace::{Sample, Trace, TraceError, csv_rows};
 use acu_pilot_core::policy::provision::DEFAULT_READER_TIER;
 
@@ -163,7 +163,7 @@ pub fn replay_topology(
         .iter()
         .map(|_| model.settled(trace.reader_demand(0), range))
         .collect();
-    let (mut acu_secs, mut unmet_acu_secs, mut unmet_secs, mut worst) = (0.0, 0.0, 0.0, 0.0f64);
+    let mut tally = Tally::default();
     let (mut peak_average, mut peak_writer, mut modify_calls) = (0.0f64, 0.0f64, 0u32);
     let average = |writer: f64, readers: &[f64]| (writer + readers.iter().sum::<f64>()) / instances;
 
@@ -212,27 +212,12 @@ pub fn replay_topology(
             cluster_metrics.record(at, h, avg, max);
             peak_average = peak_average.max(avg);
             peak_writer = peak_writer.max(writer.capacity);
-            acu_secs += (writer.capacity + caps.iter().sum::<f64>()) * h;
-            if shortfall > 1e-9 {
-                unmet_acu_secs += shortfall * h;
-                unmet_secs += h;
-                worst = worst.max(shortfall);
-            }
+            tally.add(writer.capacity + caps.iter().sum::<f64>(), shortfall, h);
         }
     }
 
-    let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
-    let acu_hours = acu_secs / 3600.0;
     TopologyRun {
-        result: PolicyResult {
-            name: policy.name().to_owned(),
-            acu_hours: round(acu_hours, 3),
-            cost: round(acu_hours * config.price_per_acu_hour, 4),
-            unmet_acu_minutes: round(unmet_acu_secs / 60.0, 3),
-            unmet_minutes: round(unmet_secs / 60.0, 3),
-            worst_shortfall_acu: round(worst, 3),
-            modify_calls,
-        },
+        result: tally.result(policy.name(), config, modify_calls),
         series,
         high_alarms_on_writer: fired_writer,
         high_alarms_on_cluster_average: fired_average,

@@ -136,15 +136,8 @@ impl Trace {
                     reason: e.to_string(),
                 })?
                 .with_timezone(&Utc);
-            let value: f64 = acu
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| TraceError::NotANumber {
-                    line,
-                    value: acu.to_owned(),
-                })?;
-            builder.push(line, Sample { at, acu: value })?;
+            let acu = row.number(acu)?;
+            builder.push(line, Sample { at, acu })?;
         }
         builder.finish()
     }
@@ -398,6 +391,18 @@ impl CsvRow {
                 found: self.fields.len(),
             }),
         }
+    }
+
+    /// One of this row's fields as a finite number, or the error naming the row's line.
+    pub fn number(&self, field: &str) -> Result<f64, TraceError> {
+        field
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| TraceError::NotANumber {
+                line: self.line,
+                value: field.to_owned(),
+            })
     }
 }
 

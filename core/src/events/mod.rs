@@ -36,8 +36,6 @@ pub const CLUSTER_DIMENSION: &str = "DBClusterIdentifier";
 pub const ROLE_DIMENSION: &str = "Role";
 /// The [`ROLE_DIMENSION`] value of the cluster's one writer.
 pub const WRITER_ROLE: &str = "WRITER";
-/// The [`ROLE_DIMENSION`] value of the cluster's readers.
-pub const READER_ROLE: &str = "READER";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -153,6 +151,20 @@ impl ComparisonOperator {
             }
             ComparisonOperator::LessThanLowerThreshold => "LessThanLowerThreshold",
             ComparisonOperator::GreaterThanUpperThreshold => "GreaterThanUpperThreshold",
+        }
+    }
+
+    /// Whether `value` breaches `threshold`; `None` for the anomaly-band operators, which
+    /// compare with a band CloudWatch computes, not with a threshold.
+    pub fn breaches(self, value: f64, threshold: f64) -> Option<bool> {
+        match self {
+            ComparisonOperator::GreaterThanThreshold => Some(value > threshold),
+            ComparisonOperator::GreaterThanOrEqualToThreshold => Some(value >= threshold),
+            ComparisonOperator::LessThanThreshold => Some(value < threshold),
+            ComparisonOperator::LessThanOrEqualToThreshold => Some(value <= threshold),
+            ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold
+            | ComparisonOperator::LessThanLowerThreshold
+            | ComparisonOperator::GreaterThanUpperThreshold => None,
         }
     }
 

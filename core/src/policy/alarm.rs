@@ -6,11 +6,11 @@
 //! (whole seconds, as the tag keeps it), and a transition of the same alarm whose timestamp
 //! is not newer changes nothing. Cooldown is measured from that same `at`.
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
 use crate::capacity::{Acu, CapacityRange, Guardrails};
-use crate::config::BoostConfig;
+use crate::config::{BoostConfig, to_delta};
 use crate::desired::desired;
 use crate::events::{AlarmRole, AlarmState, AlarmTransition};
 use crate::tags::{ClusterTags, Layer, LayerKind, format_instant, sanitize_by};
@@ -319,10 +319,6 @@ fn end_economy(seen: &Seen, tags: &ClusterTags) -> AlarmDecision {
             ..AlarmDecision::nothing(DecisionKind::Economy, "low alarm back to OK: economy ends")
         },
     }
-}
-
-fn to_delta(duration: std::time::Duration) -> TimeDelta {
-    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
 }
 
 fn later(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
@@ -699,7 +695,8 @@ mod tests {
                 let (min, max) = match (min, max) {
                     (Some(a), Some(b)) => (Some(a.min(b)), Some(a.max(b).max(Acu::ONE))),
                     (None, None) if kind != LayerKind::Economy => (None, Some(Acu::ONE)),
-                    other => other,
+                    // A max below 1 ACU is a malformed layer (Aurora's least max), not an input.
+                    (min, max) => (min, max.map(|m| m.max(Acu::ONE))),
                 };
                 Layer {
                     hard: false,

@@ -201,7 +201,7 @@ pub fn plan_prescale(
                 // One tick past the hour, so the next hour's layer replaces this one
                 // before the floor can show through between them.
                 let until = w.until + TICK;
-                let hold = TimeDelta::from_std(cfg.warm_hold).unwrap_or(TimeDelta::zero());
+                let hold = crate::config::to_delta(cfg.warm_hold);
                 let written = (w.from + hold + TICK).max(until);
                 reasons.push(format!(
                     "forecast active {}–{}: min {min}; {}",

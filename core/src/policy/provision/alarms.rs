@@ -1,6 +1,7 @@
 //! The alarms a provisioned or onboarded cluster gets.
 
 use super::*;
+use crate::model::Statistic;
 
 pub fn high_alarm_name(cluster_id: &str, recipe: bool) -> String {
     if recipe {
@@ -104,7 +105,7 @@ pub fn alarm_specs(
     let base = AlarmSpec {
         namespace: "AWS/RDS".into(),
         dimensions,
-        statistic: Some("Average".into()),
+        statistic: Some(Statistic::Average.as_str().into()),
         ..AlarmSpec::default()
     };
     let high = if recipe {

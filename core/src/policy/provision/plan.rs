@@ -121,7 +121,7 @@ pub(super) fn check_conflicts(
 ) -> Result<()> {
     let c = &cluster.cluster;
     let id = &target.cluster_id;
-    if c.engine != target.engine.name() {
+    if c.engine.aurora() != Some(target.engine) {
         return Err(Error::invalid(
             "engine",
             format!(
@@ -511,7 +511,7 @@ pub fn plan_onboard(
             cluster: id.clone(),
         });
     }
-    let engine = Engine::parse(&c.engine).ok_or_else(|| {
+    let engine = c.engine.aurora().ok_or_else(|| {
         Error::invalid(
             "cluster_id",
             format!(
@@ -563,7 +563,9 @@ pub fn resume_target(details: &ClusterDetails) -> Result<Option<Target>> {
         return Ok(None);
     };
     let followup = Followup::parse(value)?;
-    let engine = Engine::parse(&c.engine)
+    let engine = c
+        .engine
+        .aurora()
         .ok_or_else(|| Error::invalid("engine", format!("cluster {} runs {}", c.id, c.engine)))?;
     let range = c
         .tags()

@@ -656,6 +656,24 @@ fn decommission_refuses_clusters_that_are_not_ours() {
 }
 
 #[test]
+fn onboarding_refuses_an_engine_acu_pilot_does_not_know_naming_it() {
+    let request = OnboardRequest {
+        cluster_id: "graph".into(),
+        min_acu: None,
+        max_acu: None,
+        recipe_alarms: true,
+        ttl_hours: None,
+    };
+    let managed = BTreeMap::from([("acu-pilot:managed".to_owned(), "true".to_owned())]);
+    let cluster = details("graph", "available", "neptune", "1.3.2.0", managed);
+    let err = plan_onboard(&request, &cluster, &BTreeSet::new(), now()).unwrap_err();
+    assert!(
+        err.to_string().contains("runs neptune, not Aurora"),
+        "{err}"
+    );
+}
+
+#[test]
 fn onboarding_takes_the_live_range_as_baseline_once() {
     let request = OnboardRequest {
         cluster_id: "legacy".into(),
