@@ -217,6 +217,25 @@ pub async fn handle(
     crate::response(&summary)
 }
 
+/// The janitor's sweep of one fleet target ([`crate::fleet`]): [`handle`] in the target's
+/// account.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JanitorSweep;
+
+impl crate::fleet::TargetSweep for JanitorSweep {
+    const FUNCTION: &'static str = "janitor";
+
+    fn run<'a, P: Ports>(
+        &'a self,
+        event: Value,
+        now: DateTime<Utc>,
+        ports: &'a P,
+        config: &'a Config,
+    ) -> impl std::future::Future<Output = Result<Value>> + 'a {
+        handle(event, now, ports, config)
+    }
+}
+
 /// An alarm with the tags ListTagsForResource gave for it.
 #[derive(Clone, Debug)]
 struct TaggedAlarm {

@@ -95,6 +95,25 @@ pub async fn handle(
     crate::response(&report)
 }
 
+/// The pre-scaler's tick of one fleet target ([`crate::fleet`]): [`handle`] in the
+/// target's account; the calendar stays the hub's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PreScalerSweep;
+
+impl crate::fleet::TargetSweep for PreScalerSweep {
+    const FUNCTION: &'static str = "pre-scaler";
+
+    fn run<'a, P: Ports>(
+        &'a self,
+        event: Value,
+        now: DateTime<Utc>,
+        ports: &'a P,
+        config: &'a Config,
+    ) -> impl std::future::Future<Output = Result<Value>> + 'a {
+        handle(event, now, ports, config)
+    }
+}
+
 /// The schedule's event carries nothing the tick needs (the tick reads `now` and the
 /// fleet itself), so any JSON object will do: an EventBridge Scheduler payload, a
 /// scheduled rule's `Scheduled Event`, or `{}` from a manual invoke.

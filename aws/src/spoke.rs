@@ -29,9 +29,18 @@ impl Aws {
         origin: Option<&Origin>,
         config: &Config,
     ) -> Result<Cow<'_, Aws>> {
-        let (Some(origin), Some(role)) = (origin, config.spoke_role.as_deref()) else {
+        let (Some(origin), Some(_)) = (origin, config.spoke_role.as_deref()) else {
             return Ok(Cow::Borrowed(self));
         };
+        self.for_target(origin, config).await
+    }
+
+    /// The adapters to act in `target`: `self` for the hub's own account and region, the
+    /// function's credentials in another region of the hub's account, and the spoke role
+    /// for any other account. Without a configured spoke role, another account is an
+    /// error naming the target, never a sweep of the hub in its place.
+    pub async fn for_target(&self, target: &Origin, config: &Config) -> Result<Cow<'_, Aws>> {
+        let origin = target;
         let home_region = self.sdk.region().map(|r| r.as_ref().to_owned());
         let home_account = self.home_account().await?;
         let same_region = home_region.as_deref() == Some(origin.region.as_str());
@@ -46,6 +55,14 @@ impl Aws {
                 .build();
             return Ok(Cow::Owned(self.in_target(sdk, config)));
         }
+        let Some(role) = config.spoke_role.as_deref() else {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_SPOKE_ROLE".into(),
+                message: format!(
+                    "target {target}: another account is reached only through a spoke role, and none is configured (SpokeRoleName)"
+                ),
+            });
+        };
         let role_arn = format!(
             "arn:{}:iam::{}:role/{}",
             partition(&origin.region),
@@ -134,6 +151,8 @@ impl Aws {
             sdk: self.sdk.clone(),
             sts: self.sts.clone(),
             home_account: self.home_account.clone(),
+            sqs: self.sqs.clone(),
+            organizations: self.organizations.clone(),
             ..target
         }
     }

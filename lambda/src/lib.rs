@@ -97,11 +97,20 @@ pub async fn handle(
     // the compiler's layout depth.
     match function {
         Function::AlarmHandler => Box::pin(alarm_handler(event, now, deps)).await,
+        // Every target of the fleet: the hub alone unless a targets list is configured.
         Function::Janitor => {
-            Box::pin(acu_pilot_app::janitor::handle(event, now, ports, config)).await
+            let sweep = &acu_pilot_app::janitor::JanitorSweep;
+            Box::pin(acu_pilot_app::fleet::handle(
+                event, now, ports, config, sweep,
+            ))
+            .await
         }
         Function::PreScaler => {
-            Box::pin(acu_pilot_app::prescaler::handle(event, now, ports, config)).await
+            let sweep = &acu_pilot_app::prescaler::PreScalerSweep;
+            Box::pin(acu_pilot_app::fleet::handle(
+                event, now, ports, config, sweep,
+            ))
+            .await
         }
         Function::Provisioner => {
             Box::pin(acu_pilot_app::provisioner::handle(
