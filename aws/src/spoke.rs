@@ -119,6 +119,13 @@ impl Aws {
         Ok(Cow::Owned(self.in_target(sdk, config)))
     }
 
+    /// These adapters with spoke roles assumed through `sts` (and the hub's account asked
+    /// of it): how a test puts the refusals only real STS makes on the wire.
+    pub fn with_sts(mut self, sts: aws_sdk_sts::Client) -> Self {
+        self.sts = sts;
+        self
+    }
+
     /// The account of the function's own credentials, asked once per process.
     pub async fn home_account(&self) -> Result<String> {
         if let Some(account) = self.home_account.get() {
