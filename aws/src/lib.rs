@@ -49,8 +49,9 @@ pub struct Aws {
     sdk: SdkConfig,
     recorder: Option<CallRecorder>,
     sts: aws_sdk_sts::Client,
-    /// The account of the function's own credentials, once asked.
-    home_account: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// The account of the function's own credentials, once asked (a fleet's targets ask
+    /// at once: one of them calls, the others wait for its answer).
+    home_account: std::sync::Arc<tokio::sync::OnceCell<String>>,
     /// The tick's fan-out queue and the OU listing, in the hub ([`fleet`]).
     sqs: aws_sdk_sqs::Client,
     organizations: aws_sdk_organizations::Client,

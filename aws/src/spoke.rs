@@ -128,22 +128,24 @@ impl Aws {
 
     /// The account of the function's own credentials, asked once per process.
     pub async fn home_account(&self) -> Result<String> {
-        if let Some(account) = self.home_account.get() {
-            return Ok(account.clone());
-        }
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetCallerIdentity", e))?;
-        let account = out.account().map(str::to_owned).ok_or_else(|| Error::Aws {
-            operation: "GetCallerIdentity",
-            code: None,
-            message: "no account in the response".into(),
-            retryable: true,
-        })?;
-        Ok(self.home_account.get_or_init(|| account).clone())
+        let account = self
+            .home_account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetCallerIdentity", e))?;
+                out.account().map(str::to_owned).ok_or_else(|| Error::Aws {
+                    operation: "GetCallerIdentity",
+                    code: None,
+                    message: "no account in the response".into(),
+                    retryable: true,
+                })
+            })
+            .await?;
+        Ok(account.clone())
     }
 
     /// `self`'s hub-side adapters (notifier, calendar, ownership key) with the
@@ -185,7 +187,9 @@ mod tests {
             .build();
         let mut aws = Aws::from_sdk_config(sdk, &Config::default());
         aws.sts = sts;
-        aws.home_account.get_or_init(|| "000000000000".into());
+        aws.home_account
+            .set("000000000000".into())
+            .expect("a fresh Aws has not asked");
         aws
     }
 
