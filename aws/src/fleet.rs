@@ -19,7 +19,8 @@ use crate::error::sdk_error;
 const BATCH: usize = 10;
 
 impl Aws {
-    fn home_region(&self) -> Result<String> {
+    /// The region of the function's own configuration.
+    pub fn home_region(&self) -> Result<String> {
         self.sdk
             .region()
             .map(|r| r.as_ref().to_owned())

@@ -10,6 +10,7 @@ use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::Origin;
 use acu_pilot_core::events::origin::partition;
+use acu_pilot_core::fleet::Place;
 
 use crate::Aws;
 use crate::error::sdk_error;
@@ -117,6 +118,23 @@ impl Aws {
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .build();
         Ok(Cow::Owned(self.in_target(sdk, config)))
+    }
+
+    /// The adapters to act where a provisioner request says ([`Place`]): what it leaves
+    /// out is the hub's account or region, and a place naming neither is `self`.
+    pub async fn for_place(&self, place: Option<&Place>, config: &Config) -> Result<Cow<'_, Aws>> {
+        let Some(place) = place else {
+            return Ok(Cow::Borrowed(self));
+        };
+        let account = match &place.account {
+            Some(account) => account.clone(),
+            None => self.home_account().await?,
+        };
+        let region = match &place.region {
+            Some(region) => region.clone(),
+            None => self.home_region()?,
+        };
+        self.for_target(&Origin { account, region }, config).await
     }
 
     /// These adapters with spoke roles assumed through `sts` (and the hub's account asked

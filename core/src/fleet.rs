@@ -203,6 +203,43 @@ fn checked(work: TargetWork) -> Result<TargetWork> {
     Ok(work)
 }
 
+/// Where a provisioner request asks to act: its own `account` and `region`, either may be
+/// missing (then the hub's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Takes a provision / onboard / decommission request's `account` and `region` out of
+/// `event` (an acu-pilot event's `detail`, or beside a direct invoke's `action`; never an
+/// EventBridge envelope's, which names the sender's account), so that the request that
+/// remains is the same in every account. `None` when the request names neither.
+pub fn take_place(event: &mut Value) -> Result<Option<Place>> {
+    let is_request_event = event.get("source").and_then(Value::as_str) == Some("acu-pilot");
+    let (prefix, request) = if is_request_event {
+        ("detail.", event.get_mut("detail"))
+    } else if event.get("action").is_some() {
+        ("", Some(&mut *event))
+    } else {
+        return Ok(None);
+    };
+    let Some(Value::Object(fields)) = request else {
+        return Ok(None);
+    };
+    let mut take = |name: &str, valid: fn(&str) -> bool, expected: &str| match fields.remove(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if valid(text.trim()) => Ok(Some(text.trim().to_owned())),
+        Some(other) => Err(Error::invalid(
+            format!("{prefix}{name}"),
+            format!("{other} is not {expected}"),
+        )),
+    };
+    let account = take("account", is_account, "a 12-digit account id")?;
+    let region = take("region", is_region, "an AWS region (such as eu-west-1)")?;
+    Ok((account.is_some() || region.is_some()).then_some(Place { account, region }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +333,53 @@ mod tests {
 
         let wrong = classify(json!({"target": "111111111111"})).unwrap_err();
         assert!(wrong.to_string().contains("target"), "{wrong}");
+    }
+
+    #[test]
+    fn a_request_names_its_place_which_is_taken_out_of_it() {
+        let mut event = json!({"source": "acu-pilot", "detail-type": "Provision Cluster",
+            "account": "000000000000", "region": "us-east-1",
+            "detail": {"cluster_id": "shop", "account": "111111111111", "region": "eu-west-1"}});
+        let place = take_place(&mut event).unwrap();
+        assert_eq!(
+            place,
+            Some(Place {
+                account: Some("111111111111".into()),
+                region: Some("eu-west-1".into())
+            })
+        );
+        assert_eq!(event["detail"], json!({"cluster_id": "shop"}));
+        assert_eq!(
+            event["account"], "000000000000",
+            "the envelope is left alone"
+        );
+
+        let mut direct =
+            json!({"action": "decommission", "cluster_id": "shop", "region": "eu-west-1"});
+        assert_eq!(
+            take_place(&mut direct).unwrap(),
+            Some(Place {
+                account: None,
+                region: Some("eu-west-1".into())
+            })
+        );
+        assert_eq!(
+            direct,
+            json!({"action": "decommission", "cluster_id": "shop"})
+        );
+
+        // The envelope of an RDS event or a request naming no place: the hub's.
+        let mut rds = json!({"source": "aws.rds", "account": "111111111111", "region": "eu-west-1", "detail": {}});
+        assert_eq!(take_place(&mut rds).unwrap(), None);
+        let mut plain = json!({"action": "provision", "cluster_id": "shop"});
+        assert_eq!(take_place(&mut plain).unwrap(), None);
+
+        let mut bad = json!({"action": "provision", "cluster_id": "shop", "account": 1111});
+        let err = take_place(&mut bad).unwrap_err().to_string();
+        assert!(err.contains("account") && err.contains("12-digit"), "{err}");
+        let mut bad = json!({"source": "acu-pilot", "detail": {"region": "Paris"}});
+        let err = take_place(&mut bad).unwrap_err().to_string();
+        assert!(err.contains("detail.region"), "{err}");
     }
 
     #[test]

@@ -416,3 +416,65 @@ async fn without_a_targets_list_a_tick_is_the_single_account_sweep() {
         assert_eq!(calls.count(op), 0, "{op}: {:?}", calls.counts());
     }
 }
+
+#[tokio::test]
+async fn a_provision_request_naming_a_spoke_creates_the_cluster_there() {
+    let hub = account_sdk_config(HUB).await;
+    let spoke = account_sdk_config(SPOKES[0]).await;
+    create_spoke_role(&spoke, &spoke_role(Function::Provisioner), HUB).await;
+    let id = unique_id("fleet-prov");
+    let subnets = format!("{id}-subnets");
+    aws_sdk_rds::Client::new(&spoke)
+        .create_db_subnet_group()
+        .db_subnet_group_name(&subnets)
+        .db_subnet_group_description("acu-pilot tests")
+        .subnet_ids("subnet-00000001")
+        .subnet_ids("subnet-00000002")
+        .send()
+        .await
+        .expect("a subnet group in the spoke");
+    let config = Config {
+        spoke_role: Some(spoke_role(Function::Provisioner)),
+        ..Config::default()
+    };
+    let (deps, calls) = hub_deps(hub.clone(), config);
+    // As the request bus delivers it: the envelope names the sender's (the hub's)
+    // account, the request the spoke.
+    let request = json!({
+        "version": "0", "id": unique_id("req"), "source": "acu-pilot",
+        "detail-type": "Provision Cluster", "account": HUB, "region": REGION,
+        "time": NOW, "resources": [],
+        "detail": {"cluster_id": id, "account": SPOKES[0], "region": REGION,
+                   "readers": 0, "db_subnet_group": subnets, "security_group_ids": ["sg-00000001"]},
+    });
+
+    let out = handle(Function::Provisioner, request, at(NOW), &deps)
+        .await
+        .unwrap_or_else(|e| panic!("provision in the spoke: {e}"));
+
+    assert_eq!(out["status"], "complete", "{out:#}");
+    assert_eq!(calls.count("AssumeRole"), 1, "{:?}", calls.counts());
+    let tags = cluster_tags_in(&spoke, &id).await;
+    assert_eq!(tags["acu-pilot:managed"], "true", "{tags:?}");
+    assert!(tags.contains_key("acu-pilot:created-by"), "{tags:?}");
+    let in_hub = aws_sdk_rds::Client::new(&hub)
+        .describe_db_clusters()
+        .db_cluster_identifier(&id)
+        .send()
+        .await;
+    assert!(in_hub.is_err(), "nothing is created in the hub");
+
+    // A request naming another account with no spoke role configured is refused, naming
+    // it, before any call there.
+    let (deps, calls) = hub_deps(hub, Config::default());
+    let refused = handle(
+        Function::Provisioner,
+        json!({"action": "decommission", "cluster_id": id, "account": SPOKES[0]}),
+        at(NOW),
+        &deps,
+    )
+    .await
+    .expect_err("no spoke role, no other account");
+    assert!(refused.to_string().contains(SPOKES[0]), "{refused}");
+    assert_eq!(calls.writes(), Vec::<String>::new());
+}
