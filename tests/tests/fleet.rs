@@ -478,3 +478,53 @@ async fn a_provision_request_naming_a_spoke_creates_the_cluster_there() {
     assert!(refused.to_string().contains(SPOKES[0]), "{refused}");
     assert_eq!(calls.writes(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn plan_shows_the_clusters_by_account_and_region() {
+    let fleet = Fleet::new("fleet-plan").await;
+    for spoke in &fleet.spokes {
+        create_spoke_role(spoke, &spoke_role(Function::PreScaler), HUB).await;
+    }
+    let targets = targets_parameter(&fleet.hub, &fleet.id, &[HUB, SPOKES[0], SPOKES[1]]).await;
+    let env = [
+        ("AWS_ACCESS_KEY_ID", HUB),
+        ("ACU_PILOT_TARGETS_PARAMETER", targets.as_str()),
+        ("ACU_PILOT_SPOKE_ROLE", "acu-pilot-spoke-pre-scaler"),
+    ];
+
+    let (ok, out, err) = cli_with_env(
+        &["plan", "--cluster", &fleet.id, "--now", NOW, "--json"],
+        &env,
+    );
+
+    assert!(ok, "{err}");
+    let plan: Value = serde_json::from_str(&out).expect("JSON");
+    let places: Vec<(String, String)> = plan["clusters"]
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .map(|c| {
+            assert_eq!(c["cluster"], fleet.id.as_str());
+            (
+                c["account"].as_str().unwrap().to_owned(),
+                c["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [HUB, SPOKES[0], SPOKES[1]]
+        .iter()
+        .map(|a| (a.to_string(), REGION.to_owned()))
+        .collect();
+    assert_eq!(places, expected, "{plan:#}");
+
+    let (ok, text, err) = cli_with_env(&["plan", "--now", NOW], &env);
+    assert!(ok, "{err}");
+    for account in [HUB, SPOKES[0], SPOKES[1]] {
+        assert!(
+            text.contains(&format!("== account {account}, {REGION}")),
+            "{text}"
+        );
+    }
+    // The spoke's unmanaged cluster is not listed: plan reads what the sweeps would.
+    assert!(!text.contains(&fleet.unmanaged), "{text}");
+}
