@@ -28,6 +28,9 @@ pub trait TargetSweep: Send + Sync {
     /// The function's name, as logs and metrics give it.
     const FUNCTION: &'static str;
 
+    /// How many managed clusters a sweep's report says the target has.
+    fn managed_clusters(report: &Value) -> Option<usize>;
+
     /// The sweep of the account and region `ports` act in; `event` is the tick's own.
     fn run<'a, P: Ports>(
         &'a self,
@@ -179,6 +182,14 @@ pub async fn sweep_target<F: Fleet, S: TargetSweep>(
             .await
     }
     .await;
+    crate::emf::emit_target(
+        S::FUNCTION,
+        &target.account,
+        &target.region,
+        outcome.as_ref().ok().and_then(S::managed_clusters),
+        outcome.is_err(),
+        now.timestamp_millis(),
+    );
     match &outcome {
         Ok(_) => tracing::info!(function = S::FUNCTION, target = %target, "target swept"),
         Err(err) => tracing::error!(

@@ -225,6 +225,10 @@ pub struct JanitorSweep;
 impl crate::fleet::TargetSweep for JanitorSweep {
     const FUNCTION: &'static str = "janitor";
 
+    fn managed_clusters(report: &Value) -> Option<usize> {
+        report.get("clusters_seen")?.as_u64().map(|n| n as usize)
+    }
+
     fn run<'a, P: Ports>(
         &'a self,
         event: Value,

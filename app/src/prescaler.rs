@@ -103,6 +103,13 @@ pub struct PreScalerSweep;
 impl crate::fleet::TargetSweep for PreScalerSweep {
     const FUNCTION: &'static str = "pre-scaler";
 
+    /// Targeted (reported or failed) and skipped: every managed cluster of the target.
+    fn managed_clusters(report: &Value) -> Option<usize> {
+        let listed = |field: &str| report.get(field).and_then(Value::as_array).map(Vec::len);
+        let skipped = report.get("skipped")?.as_u64()? as usize;
+        Some(skipped + listed("clusters")? + listed("errors")?)
+    }
+
     fn run<'a, P: Ports>(
         &'a self,
         event: Value,
