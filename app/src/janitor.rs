@@ -291,6 +291,8 @@ pub async fn sweep(
             None
         }
     };
+    // An alarm of a listed managed cluster is no orphan, whatever else is listed.
+    let managed_ids: BTreeSet<String> = every_managed.iter().map(|c| c.id.clone()).collect();
     let managed: Vec<Cluster> = every_managed
         .into_iter()
         .filter(|c| scope.covers(&c.id))
@@ -331,6 +333,7 @@ pub async fn sweep(
             clusters,
             alarms,
             ours,
+            &managed_ids,
             decommissioner.ownership(),
             config.dry_run,
         )
@@ -762,13 +765,16 @@ async fn delete_orphans(
     clusters: &impl ClusterIds,
     alarms: &impl Alarms,
     ours: &[TaggedAlarm],
+    managed_ids: &BTreeSet<String>,
     key: Option<&OwnershipKey>,
     dry_run: bool,
 ) -> std::result::Result<Vec<String>, (String, Option<String>, Error)> {
     // `acu-pilot:cluster` is a tag anyone who may tag an alarm can write: only an alarm
-    // that also carries acu-pilot's proof of creation is ours to delete.
+    // that also carries acu-pilot's proof of creation is ours to delete. The unfiltered
+    // listing runs only for such an alarm whose cluster is not a managed one.
     let ours: Vec<&TaggedAlarm> = ours
         .iter()
+        .filter(|a| a.cluster().is_none_or(|id| !managed_ids.contains(id)))
         .filter(|a| {
             let name = a.alarm.spec.name.as_str();
             let refusal = ownership::refusal(
