@@ -528,3 +528,53 @@ async fn plan_shows_the_clusters_by_account_and_region() {
     // The spoke's unmanaged cluster is not listed: plan reads what the sweeps would.
     assert!(!text.contains(&fleet.unmanaged), "{text}");
 }
+
+#[tokio::test]
+async fn deployed_the_janitors_tick_queues_each_target_and_the_queue_sweeps_it() {
+    // template.yaml with TargetsParameter in the emulator's CloudFormation: the functions
+    // run with the emulator's default account as the hub, the queue's event source mapping
+    // invokes the janitor once per target.
+    let stack = unique_id("acu-pilot-fleet");
+    let hub = sdk_config().await;
+    let spoke = account_sdk_config(SPOKES[1]).await;
+    create_spoke_role(&spoke, &spoke_role(Function::Janitor), HUB_ACCOUNT).await;
+    let targets = targets_parameter(&hub, &stack, &[HUB_ACCOUNT, SPOKES[1]]).await;
+    let deployed = acu_pilot_tests::deploy::deploy(
+        &stack,
+        &[
+            &format!("TargetsParameter={targets}"),
+            "SpokeRoleName=acu-pilot-spoke",
+            "RequestSenders=",
+        ],
+    );
+    let id = unique_id("fleet-deployed");
+    for sdk in [&hub, &spoke] {
+        create_managed_in(sdk, &id, 0.5, 24.0, &[("acu-pilot:boost", EXPIRED_BOOST)]).await;
+    }
+    let lambda = acu_pilot_tests::deploy::lambda().await;
+
+    let tick = json!({"id": unique_id("tick"), "detail-type": "Scheduled Event", "clusters": [id]});
+    let out = acu_pilot_tests::deploy::invoke(&lambda, deployed.function("janitor"), &tick)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = out.result("janitor").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out["queued"], 2, "{out:#}");
+
+    // Each target's sweep runs in its own invocation, when the queue delivers it.
+    let mut ranges = Vec::new();
+    for _ in 0..60 {
+        ranges = vec![
+            live_range_in(&hub, &id).await,
+            live_range_in(&spoke, &id).await,
+        ];
+        if ranges.iter().all(|r| *r == (0.5, 16.0)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        ranges,
+        vec![(0.5, 16.0); 2],
+        "both targets swept from the queue"
+    );
+}
