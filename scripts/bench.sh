@@ -21,6 +21,9 @@ target/debug/examples/bench_alarm
 section "Janitor sweep of an unchanged fleet: time and API calls per cluster"
 target/debug/examples/bench_janitor
 
+section "Janitor tick over a fleet of 5 accounts (hub and 4 spokes): time and API calls per cluster"
+target/debug/examples/bench_fleet
+
 section "Concurrency: alarm-handler, pre-scaler and janitor on one cluster, 200 drawn interleavings"
 target/debug/examples/bench_race 200
 

@@ -77,6 +77,52 @@ pub fn emit_range(function: &str, cluster: &str, range: CapacityRange, now_ms: i
     print_line(format_emf_range(function, cluster, range, now_ms));
 }
 
+/// One fleet target's sweep: its managed clusters (`ManagedClusters`) and whether it
+/// failed (`TargetFailed`), under the `Function`, `Account` and `Region` dimensions, so
+/// the dashboard shows the fleet by account and region.
+pub fn format_emf_target(
+    function: &str,
+    account: &str,
+    region: &str,
+    managed_clusters: Option<usize>,
+    failed: bool,
+    now_ms: i64,
+) -> String {
+    let mut metrics = vec![("TargetFailed", f64::from(u8::from(failed)), "Count")];
+    if let Some(n) = managed_clusters {
+        metrics.push(("ManagedClusters", n as f64, "Count"));
+    }
+    format_line(
+        &[
+            ("Function", function),
+            ("Account", account),
+            ("Region", region),
+        ],
+        &metrics,
+        &[],
+        now_ms,
+    )
+}
+
+/// Prints [`format_emf_target`]'s line to stdout.
+pub fn emit_target(
+    function: &str,
+    account: &str,
+    region: &str,
+    managed_clusters: Option<usize>,
+    failed: bool,
+    now_ms: i64,
+) {
+    print_line(format_emf_target(
+        function,
+        account,
+        region,
+        managed_clusters,
+        failed,
+        now_ms,
+    ));
+}
+
 fn format_line(
     dimensions: &[(&str, &str)],
     metrics: &[(&str, f64, &str)],
@@ -111,6 +157,24 @@ fn format_line(
 mod tests {
     use super::*;
     use acu_pilot_core::capacity::Acu;
+
+    #[test]
+    fn a_targets_line_has_its_account_and_region_as_dimensions() {
+        let line = format_emf_target("janitor", "111111111111", "eu-west-1", Some(40), false, 1);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            parsed["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function", "Account", "Region"]])
+        );
+        assert_eq!(parsed["Account"], "111111111111");
+        assert_eq!(parsed["Region"], "eu-west-1");
+        assert_eq!(parsed["ManagedClusters"], 40.0);
+        assert_eq!(parsed["TargetFailed"], 0.0);
+        let failed: Value =
+            serde_json::from_str(&format_emf_target("janitor", "1", "r", None, true, 1)).unwrap();
+        assert_eq!(failed["TargetFailed"], 1.0);
+        assert!(failed.get("ManagedClusters").is_none());
+    }
 
     #[test]
     fn a_decision_line_has_the_exact_emf_structure() {

@@ -217,6 +217,29 @@ pub async fn handle(
     crate::response(&summary)
 }
 
+/// The janitor's sweep of one fleet target ([`crate::fleet`]): [`handle`] in the target's
+/// account.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JanitorSweep;
+
+impl crate::fleet::TargetSweep for JanitorSweep {
+    const FUNCTION: &'static str = "janitor";
+
+    fn managed_clusters(report: &Value) -> Option<usize> {
+        report.get("clusters_seen")?.as_u64().map(|n| n as usize)
+    }
+
+    fn run<'a, P: Ports>(
+        &'a self,
+        event: Value,
+        now: DateTime<Utc>,
+        ports: &'a P,
+        config: &'a Config,
+    ) -> impl std::future::Future<Output = Result<Value>> + 'a {
+        handle(event, now, ports, config)
+    }
+}
+
 /// An alarm with the tags ListTagsForResource gave for it.
 #[derive(Clone, Debug)]
 struct TaggedAlarm {
@@ -268,6 +291,8 @@ pub async fn sweep(
             None
         }
     };
+    // An alarm of a listed managed cluster is no orphan, whatever else is listed.
+    let managed_ids: BTreeSet<String> = every_managed.iter().map(|c| c.id.clone()).collect();
     let managed: Vec<Cluster> = every_managed
         .into_iter()
         .filter(|c| scope.covers(&c.id))
@@ -308,6 +333,7 @@ pub async fn sweep(
             clusters,
             alarms,
             ours,
+            &managed_ids,
             decommissioner.ownership(),
             config.dry_run,
         )
@@ -733,13 +759,16 @@ async fn delete_orphans(
     clusters: &impl ClusterIds,
     alarms: &impl Alarms,
     ours: &[TaggedAlarm],
+    managed_ids: &BTreeSet<String>,
     key: Option<&OwnershipKey>,
     dry_run: bool,
 ) -> std::result::Result<Vec<String>, (String, Option<String>, Error)> {
     // `acu-pilot:cluster` is a tag anyone who may tag an alarm can write: only an alarm
-    // that also carries acu-pilot's proof of creation is ours to delete.
+    // that also carries acu-pilot's proof of creation is ours to delete. The unfiltered
+    // listing runs only for such an alarm whose cluster is not a managed one.
     let ours: Vec<&TaggedAlarm> = ours
         .iter()
+        .filter(|a| a.cluster().is_none_or(|id| !managed_ids.contains(id)))
         .filter(|a| {
             let name = a.alarm.spec.name.as_str();
             let refusal = ownership::refusal(

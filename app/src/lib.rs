@@ -3,6 +3,7 @@
 pub mod alarm_handler;
 pub mod alarm_thresholds;
 pub mod emf;
+pub mod fleet;
 pub mod janitor;
 pub mod prescaler;
 pub mod provisioner;

@@ -95,6 +95,32 @@ pub async fn handle(
     crate::response(&report)
 }
 
+/// The pre-scaler's tick of one fleet target ([`crate::fleet`]): [`handle`] in the
+/// target's account; the calendar stays the hub's.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PreScalerSweep;
+
+impl crate::fleet::TargetSweep for PreScalerSweep {
+    const FUNCTION: &'static str = "pre-scaler";
+
+    /// Targeted (reported or failed) and skipped: every managed cluster of the target.
+    fn managed_clusters(report: &Value) -> Option<usize> {
+        let listed = |field: &str| report.get(field).and_then(Value::as_array).map(Vec::len);
+        let skipped = report.get("skipped")?.as_u64()? as usize;
+        Some(skipped + listed("clusters")? + listed("errors")?)
+    }
+
+    fn run<'a, P: Ports>(
+        &'a self,
+        event: Value,
+        now: DateTime<Utc>,
+        ports: &'a P,
+        config: &'a Config,
+    ) -> impl std::future::Future<Output = Result<Value>> + 'a {
+        handle(event, now, ports, config)
+    }
+}
+
 /// The schedule's event carries nothing the tick needs (the tick reads `now` and the
 /// fleet itself), so any JSON object will do: an EventBridge Scheduler payload, a
 /// scheduled rule's `Scheduled Event`, or `{}` from a manual invoke.

@@ -7,6 +7,7 @@ pub mod cloudwatch_metrics;
 pub mod cluster_ids;
 pub mod error;
 pub mod eventbridge;
+pub mod fleet;
 pub mod provisioning;
 pub mod rds;
 pub mod recorder;
@@ -48,8 +49,14 @@ pub struct Aws {
     sdk: SdkConfig,
     recorder: Option<CallRecorder>,
     sts: aws_sdk_sts::Client,
-    /// The account of the function's own credentials, once asked.
-    home_account: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// The account of the function's own credentials, once asked (a fleet's targets ask
+    /// at once: one of them calls, the others wait for its answer).
+    home_account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The tick's fan-out queue and the OU listing, in the hub ([`fleet`]).
+    sqs: aws_sdk_sqs::Client,
+    organizations: aws_sdk_organizations::Client,
+    /// What these adapters were built with: the targets, the spoke role.
+    config: std::sync::Arc<Config>,
 }
 
 impl Aws {
@@ -72,7 +79,11 @@ impl Aws {
         let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
         let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
         let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+        let mut organizations = aws_sdk_organizations::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
+            sqs = sqs.interceptor(recorder.clone());
+            organizations = organizations.interceptor(recorder.clone());
             sts = sts.interceptor(recorder.clone());
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
@@ -96,6 +107,9 @@ impl Aws {
             ssm,
             ownership: None,
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
+            config: std::sync::Arc::new(config.clone()),
             sdk,
             recorder: recorder.cloned(),
             home_account: Default::default(),

@@ -10,6 +10,7 @@ use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::Origin;
 use acu_pilot_core::events::origin::partition;
+use acu_pilot_core::fleet::Place;
 
 use crate::Aws;
 use crate::error::sdk_error;
@@ -29,9 +30,18 @@ impl Aws {
         origin: Option<&Origin>,
         config: &Config,
     ) -> Result<Cow<'_, Aws>> {
-        let (Some(origin), Some(role)) = (origin, config.spoke_role.as_deref()) else {
+        let (Some(origin), Some(_)) = (origin, config.spoke_role.as_deref()) else {
             return Ok(Cow::Borrowed(self));
         };
+        self.for_target(origin, config).await
+    }
+
+    /// The adapters to act in `target`: `self` for the hub's own account and region, the
+    /// function's credentials in another region of the hub's account, and the spoke role
+    /// for any other account. Without a configured spoke role, another account is an
+    /// error naming the target, never a sweep of the hub in its place.
+    pub async fn for_target(&self, target: &Origin, config: &Config) -> Result<Cow<'_, Aws>> {
+        let origin = target;
         let home_region = self.sdk.region().map(|r| r.as_ref().to_owned());
         let home_account = self.home_account().await?;
         let same_region = home_region.as_deref() == Some(origin.region.as_str());
@@ -46,6 +56,14 @@ impl Aws {
                 .build();
             return Ok(Cow::Owned(self.in_target(sdk, config)));
         }
+        let Some(role) = config.spoke_role.as_deref() else {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_SPOKE_ROLE".into(),
+                message: format!(
+                    "target {target}: another account is reached only through a spoke role, and none is configured (SpokeRoleName)"
+                ),
+            });
+        };
         let role_arn = format!(
             "arn:{}:iam::{}:role/{}",
             partition(&origin.region),
@@ -102,24 +120,50 @@ impl Aws {
         Ok(Cow::Owned(self.in_target(sdk, config)))
     }
 
+    /// The adapters to act where a provisioner request says ([`Place`]): what it leaves
+    /// out is the hub's account or region, and a place naming neither is `self`.
+    pub async fn for_place(&self, place: Option<&Place>, config: &Config) -> Result<Cow<'_, Aws>> {
+        let Some(place) = place else {
+            return Ok(Cow::Borrowed(self));
+        };
+        let account = match &place.account {
+            Some(account) => account.clone(),
+            None => self.home_account().await?,
+        };
+        let region = match &place.region {
+            Some(region) => region.clone(),
+            None => self.home_region()?,
+        };
+        self.for_target(&Origin { account, region }, config).await
+    }
+
+    /// These adapters with spoke roles assumed through `sts` (and the hub's account asked
+    /// of it): how a test puts the refusals only real STS makes on the wire.
+    pub fn with_sts(mut self, sts: aws_sdk_sts::Client) -> Self {
+        self.sts = sts;
+        self
+    }
+
     /// The account of the function's own credentials, asked once per process.
     pub async fn home_account(&self) -> Result<String> {
-        if let Some(account) = self.home_account.get() {
-            return Ok(account.clone());
-        }
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetCallerIdentity", e))?;
-        let account = out.account().map(str::to_owned).ok_or_else(|| Error::Aws {
-            operation: "GetCallerIdentity",
-            code: None,
-            message: "no account in the response".into(),
-            retryable: true,
-        })?;
-        Ok(self.home_account.get_or_init(|| account).clone())
+        let account = self
+            .home_account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetCallerIdentity", e))?;
+                out.account().map(str::to_owned).ok_or_else(|| Error::Aws {
+                    operation: "GetCallerIdentity",
+                    code: None,
+                    message: "no account in the response".into(),
+                    retryable: true,
+                })
+            })
+            .await?;
+        Ok(account.clone())
     }
 
     /// `self`'s hub-side adapters (notifier, calendar, ownership key) with the
@@ -134,6 +178,8 @@ impl Aws {
             sdk: self.sdk.clone(),
             sts: self.sts.clone(),
             home_account: self.home_account.clone(),
+            sqs: self.sqs.clone(),
+            organizations: self.organizations.clone(),
             ..target
         }
     }
@@ -159,7 +205,9 @@ mod tests {
             .build();
         let mut aws = Aws::from_sdk_config(sdk, &Config::default());
         aws.sts = sts;
-        aws.home_account.get_or_init(|| "000000000000".into());
+        aws.home_account
+            .set("000000000000".into())
+            .expect("a fresh Aws has not asked");
         aws
     }
 

@@ -250,16 +250,9 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
             json,
         } => {
             let deps = deps(false, recorder).await?;
-            let plan = plan::build(
-                &deps.aws.clusters,
-                &deps.aws.metrics,
-                &deps.aws.calendar,
-                &deps.config,
-                cluster.as_deref(),
-                when.now(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let plan = plan::build_fleet(&deps.aws, &deps.config, cluster.as_deref(), when.now())
+                .await
+                .map_err(|e| e.to_string())?;
             if json {
                 print_json(&plan);
             } else {

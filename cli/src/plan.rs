@@ -10,11 +10,11 @@ use acu_pilot_core::calendar::{Calendar, Window};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
-use acu_pilot_core::error::Result;
+use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::Forecast;
 use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
 use acu_pilot_core::tags::{Layer, format_instant};
-use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics};
+use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Fleet, Metrics, Ports};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
@@ -24,6 +24,12 @@ const UPCOMING: TimeDelta = TimeDelta::days(7);
 #[derive(Debug, Serialize)]
 pub struct ClusterPlan {
     pub cluster: String,
+    /// The target the cluster is in, when a targets list is configured (else the
+    /// function's own account and region, not asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub status: String,
     pub live: Option<CapacityRange>,
     pub desired: Option<CapacityRange>,
@@ -66,7 +72,17 @@ pub struct Plan {
     pub calendar: String,
     /// Whether the forecast is on, and for which clusters.
     pub forecast: String,
+    /// By account and region (in target order), then by id.
     pub clusters: Vec<ClusterPlan>,
+    /// Targets that could not be read, by name (`account/region`), and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<UnreachableTarget>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnreachableTarget {
+    pub target: String,
+    pub error: String,
 }
 
 /// The calendar as the pre-scaler reads and parses it. A calendar the pre-scaler would
@@ -148,6 +164,8 @@ async fn plan_cluster(
         .and_then(|(max, ceiling)| baseline_hint(&history, period_minutes, max, ceiling));
     ClusterPlan {
         cluster: cluster.id.clone(),
+        account: None,
+        region: None,
         status: cluster.status.clone(),
         live: cluster.range,
         desired,
@@ -177,20 +195,99 @@ pub async fn build(
     cluster: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Plan> {
+    let (calendar, source) = read_calendar(calendar, config).await;
+    let planned = plan_clusters(clusters, metrics, config, cluster, calendar.as_ref(), now).await?;
+    Ok(Plan {
+        now,
+        calendar: source,
+        forecast: forecast_note(config),
+        clusters: planned,
+        unreachable: Vec::new(),
+    })
+}
+
+async fn plan_clusters(
+    clusters: &impl Clusters,
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: Option<&str>,
+    calendar: Option<&Calendar>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ClusterPlan>> {
     let found = match cluster {
         Some(id) => vec![clusters.describe(id).await?],
         None => clusters.list_managed().await?,
     };
-    let (calendar, source) = read_calendar(calendar, config).await;
     let mut planned = Vec::with_capacity(found.len());
     for c in &found {
-        planned.push(plan_cluster(metrics, config, c, calendar.as_ref(), now).await);
+        planned.push(plan_cluster(metrics, config, c, calendar, now).await);
+    }
+    Ok(planned)
+}
+
+/// [`build`] over every target the sweeps visit, when a targets list is configured (the
+/// same list, the same spoke roles): each cluster names its account and region, and a
+/// target that cannot be read is listed with why, not a failed plan. A `cluster` id is
+/// looked for in every target; a target without it is skipped.
+pub async fn build_fleet<F: Fleet>(
+    fleet: &F,
+    config: &Config,
+    cluster: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Plan> {
+    let own = fleet.own();
+    if config.targets_parameter.is_none() {
+        return build(
+            own.clusters(),
+            own.metrics(),
+            own.calendar(),
+            config,
+            cluster,
+            now,
+        )
+        .await;
+    }
+    let (calendar, source) = read_calendar(own.calendar(), config).await;
+    let mut planned = Vec::new();
+    let mut unreachable = Vec::new();
+    for target in fleet.targets().await? {
+        let read = async {
+            let ports = fleet.ports_in(&target).await?;
+            let ports = ports.as_ref();
+            plan_clusters(
+                ports.clusters(),
+                ports.metrics(),
+                config,
+                cluster,
+                calendar.as_ref(),
+                now,
+            )
+            .await
+        };
+        match read.await {
+            Ok(clusters) => planned.extend(clusters.into_iter().map(|mut c| {
+                c.account = Some(target.account.clone());
+                c.region = Some(target.region.clone());
+                c
+            })),
+            Err(Error::ClusterNotFound { .. }) if cluster.is_some() => {}
+            Err(e) => unreachable.push(UnreachableTarget {
+                target: target.to_string(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    if let (Some(id), true) = (cluster, planned.is_empty() && unreachable.is_empty()) {
+        return Err(Error::ClusterNotFound {
+            cluster: id.to_owned(),
+        });
     }
     Ok(Plan {
         now,
         calendar: source,
         forecast: forecast_note(config),
         clusters: planned,
+        unreachable,
     })
 }
 
@@ -208,7 +305,14 @@ pub fn render(plan: &Plan) -> String {
     if plan.clusters.is_empty() {
         out.push_str("\nno managed clusters\n");
     }
+    let mut place = None;
     for c in &plan.clusters {
+        if let (Some(account), Some(region)) = (&c.account, &c.region)
+            && place != Some((account, region))
+        {
+            place = Some((account, region));
+            out.push_str(&format!("\n== account {account}, {region}\n"));
+        }
         out.push_str(&format!(
             "\n{} ({})\n  live     {}\n  desired  {}{}\n  why      {}\n",
             c.cluster,
@@ -267,6 +371,9 @@ pub fn render(plan: &Plan) -> String {
                 hint.text
             ));
         }
+    }
+    for u in &plan.unreachable {
+        out.push_str(&format!("\n== {} unreadable: {}\n", u.target, u.error));
     }
     out
 }

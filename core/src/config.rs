@@ -32,6 +32,13 @@ pub struct Config {
     pub spoke_role: Option<String>,
     /// `ACU_PILOT_SPOKE_EXTERNAL_ID`: the `sts:ExternalId` the spoke roles require, if any.
     pub spoke_external_id: Option<String>,
+    /// `ACU_PILOT_TARGETS_PARAMETER`: the SSM parameter listing the account × region pairs
+    /// the pre-scaler and the janitor sweep ([`crate::fleet::parse_targets`]). Unset: the
+    /// function's own account and region only, with no extra call.
+    pub targets_parameter: Option<String>,
+    /// `ACU_PILOT_TARGET_QUEUE_URL`: the FIFO queue a tick sends one message per target to,
+    /// consumed by the same function. Unset: a tick sweeps its targets itself.
+    pub target_queue_url: Option<String>,
     pub boost: BoostConfig,
     pub prescale: PrescaleConfig,
     pub janitor: JanitorConfig,
@@ -226,6 +233,8 @@ impl Config {
             ownership_key_parameter: env.text("ACU_PILOT_OWNERSHIP_KEY_PARAMETER"),
             spoke_role: env.text("ACU_PILOT_SPOKE_ROLE"),
             spoke_external_id: env.text("ACU_PILOT_SPOKE_EXTERNAL_ID"),
+            targets_parameter: env.text("ACU_PILOT_TARGETS_PARAMETER"),
+            target_queue_url: env.text("ACU_PILOT_TARGET_QUEUE_URL"),
             boost,
             prescale,
             janitor,

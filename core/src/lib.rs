@@ -12,6 +12,7 @@ pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod forecast;
 #[cfg(test)]
 mod hostile_input;

@@ -97,18 +97,22 @@ pub async fn handle(
     // the compiler's layout depth.
     match function {
         Function::AlarmHandler => Box::pin(alarm_handler(event, now, deps)).await,
+        // Every target of the fleet: the hub alone unless a targets list is configured.
         Function::Janitor => {
-            Box::pin(acu_pilot_app::janitor::handle(event, now, ports, config)).await
-        }
-        Function::PreScaler => {
-            Box::pin(acu_pilot_app::prescaler::handle(event, now, ports, config)).await
-        }
-        Function::Provisioner => {
-            Box::pin(acu_pilot_app::provisioner::handle(
-                event, now, ports, config,
+            let sweep = &acu_pilot_app::janitor::JanitorSweep;
+            Box::pin(acu_pilot_app::fleet::handle(
+                event, now, ports, config, sweep,
             ))
             .await
         }
+        Function::PreScaler => {
+            let sweep = &acu_pilot_app::prescaler::PreScalerSweep;
+            Box::pin(acu_pilot_app::fleet::handle(
+                event, now, ports, config, sweep,
+            ))
+            .await
+        }
+        Function::Provisioner => Box::pin(provisioner(event, now, deps)).await,
     }
 }
 
@@ -118,6 +122,22 @@ pub async fn alarm_handler(event: Value, now: DateTime<Utc>, deps: &Deps) -> Res
     let origin = acu_pilot_core::events::origin(&event);
     let aws = deps.aws.for_origin(origin.as_ref(), &deps.config).await?;
     acu_pilot_app::alarm_handler::handle(event, now, aws.as_ref(), &deps.config).await
+}
+
+/// The provisioner in the account and region a request names ([`Aws::for_place`]), else
+/// the hub's; an RDS lifecycle event in the account it comes from (a spoke forwards its
+/// own, with a spoke role configured: [`Aws::for_origin`]).
+pub async fn provisioner(mut event: Value, now: DateTime<Utc>, deps: &Deps) -> Result<Value> {
+    let place = acu_pilot_core::fleet::take_place(&mut event)?;
+    let aws = if place.is_some() {
+        deps.aws.for_place(place.as_ref(), &deps.config).await?
+    } else if event.get("source").and_then(Value::as_str) == Some("aws.rds") {
+        let origin = acu_pilot_core::events::origin(&event);
+        deps.aws.for_origin(origin.as_ref(), &deps.config).await?
+    } else {
+        std::borrow::Cow::Borrowed(&deps.aws)
+    };
+    acu_pilot_app::provisioner::handle(event, now, aws.as_ref(), &deps.config).await
 }
 
 /// One function's handler, as its binary names it. A binary passes only its own service,

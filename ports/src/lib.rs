@@ -193,3 +193,35 @@ pub trait Ports: Send + Sync {
     /// configured, and then nothing is ever provably acu-pilot's to destroy.
     fn ownership(&self) -> Option<&acu_pilot_core::ownership::OwnershipKey>;
 }
+
+/// The targets of a fleet sweep and how to reach them: the hub's own account and region
+/// with the function's credentials, any other through the spoke role.
+pub trait Fleet: Send + Sync {
+    /// The adapters a sweep of one target runs on.
+    type Ports: Ports + Clone;
+
+    /// The function's own adapters: a single-account deployment sweeps only these.
+    fn own(&self) -> &Self::Ports;
+
+    /// The function's own account and region.
+    fn home(&self) -> impl Future<Output = Result<acu_pilot_core::events::Origin>> + Send;
+
+    /// Every configured target, OUs expanded to their active accounts, sorted and
+    /// deduplicated; the hub's own account and region when no list is configured.
+    fn targets(&self) -> impl Future<Output = Result<Vec<acu_pilot_core::events::Origin>>> + Send;
+
+    /// The adapters to act in `target`, for this invocation: the hub's own without a call,
+    /// another account's through one AssumeRole on its spoke role.
+    fn ports_in(
+        &self,
+        target: &acu_pilot_core::events::Origin,
+    ) -> impl Future<Output = Result<std::borrow::Cow<'_, Self::Ports>>> + Send;
+
+    /// Sends each unit of work to the fan-out queue as its own message; the outcome of
+    /// each, in order. `None` when no queue is configured: the caller sweeps itself.
+    fn fan_out(
+        &self,
+        work: &[acu_pilot_core::fleet::TargetWork],
+        tick_id: &str,
+    ) -> impl Future<Output = Option<Vec<Result<()>>>> + Send;
+}

@@ -1,13 +1,21 @@
 //! Which account and region an alarm event comes from: the hub handles alarms of spoke
 //! accounts, and must act in the account the alarm is in.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An AWS account and region.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An AWS account and region: where an event comes from, or one target of a fleet sweep.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Origin {
     pub account: String,
     pub region: String,
+}
+
+/// `account/region`, as logs and reports name a target.
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
 }
 
 /// The event's origin: an EventBridge event's own `account` and `region` (a forwarded

@@ -6,11 +6,12 @@ use acu_pilot_lambda::{Function, run};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     run(Function::PreScaler, |event, now, deps| {
-        Box::pin(acu_pilot_app::prescaler::handle(
+        Box::pin(acu_pilot_app::fleet::handle(
             event,
             now,
             &deps.aws,
             &deps.config,
+            &acu_pilot_app::prescaler::PreScalerSweep,
         ))
     })
     .await

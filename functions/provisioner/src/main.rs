@@ -6,12 +6,7 @@ use acu_pilot_lambda::{Function, run};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     run(Function::Provisioner, |event, now, deps| {
-        Box::pin(acu_pilot_app::provisioner::handle(
-            event,
-            now,
-            &deps.aws,
-            &deps.config,
-        ))
+        Box::pin(acu_pilot_lambda::provisioner(event, now, deps))
     })
     .await
 }
