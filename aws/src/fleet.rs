@@ -19,6 +19,26 @@ use crate::error::sdk_error;
 const BATCH: usize = 10;
 
 impl Aws {
+    fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get_or_init(|| {
+            let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
+            if let Some(recorder) = &self.recorder {
+                config = config.interceptor(recorder.clone());
+            }
+            aws_sdk_sqs::Client::from_conf(config.build())
+        })
+    }
+
+    fn organizations(&self) -> &aws_sdk_organizations::Client {
+        self.organizations.get_or_init(|| {
+            let mut config = aws_sdk_organizations::config::Builder::from(&self.sdk);
+            if let Some(recorder) = &self.recorder {
+                config = config.interceptor(recorder.clone());
+            }
+            aws_sdk_organizations::Client::from_conf(config.build())
+        })
+    }
+
     /// The region of the function's own configuration.
     pub fn home_region(&self) -> Result<String> {
         self.sdk
@@ -34,7 +54,7 @@ impl Aws {
     async fn accounts_under(&self, parent: &str) -> Result<Vec<String>> {
         let mut accounts = Vec::new();
         let mut pages = self
-            .organizations
+            .organizations()
             .list_accounts_for_parent()
             .parent_id(parent)
             .into_paginator()
@@ -139,7 +159,7 @@ impl Fleet for Aws {
                 })
                 .collect();
             let sent = self
-                .sqs
+                .sqs()
                 .send_message_batch()
                 .queue_url(queue)
                 .set_entries(Some(entries))
@@ -214,11 +234,11 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let mut aws = Aws::from_sdk_config(sdk, &Config::default());
-        aws.organizations = mock_client!(
+        aws.organizations = std::sync::Arc::new(std::sync::OnceLock::from(mock_client!(
             aws_sdk_organizations,
             RuleMode::Sequential,
             &[&first, &second]
-        );
+        )));
 
         let accounts = aws.accounts_under("ou-ab12-cdef3456").await.unwrap();
 

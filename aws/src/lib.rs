@@ -52,9 +52,11 @@ pub struct Aws {
     /// The account of the function's own credentials, once asked (a fleet's targets ask
     /// at once: one of them calls, the others wait for its answer).
     home_account: std::sync::Arc<tokio::sync::OnceCell<String>>,
-    /// The tick's fan-out queue and the OU listing, in the hub ([`fleet`]).
-    sqs: aws_sdk_sqs::Client,
-    organizations: aws_sdk_organizations::Client,
+    /// The tick's fan-out queue and the OU listing, in the hub ([`fleet`]): built on first
+    /// use, so that only the functions that fan out (the pre-scaler and the janitor) link
+    /// these two SDK clients — each costs a bootstrap about 150 KB of its 6 MB budget.
+    sqs: std::sync::Arc<std::sync::OnceLock<aws_sdk_sqs::Client>>,
+    organizations: std::sync::Arc<std::sync::OnceLock<aws_sdk_organizations::Client>>,
     /// What these adapters were built with: the targets, the spoke role.
     config: std::sync::Arc<Config>,
 }
@@ -79,11 +81,7 @@ impl Aws {
         let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
         let mut ssm = aws_sdk_ssm::config::Builder::from(&sdk);
         let mut sts = aws_sdk_sts::config::Builder::from(&sdk);
-        let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
-        let mut organizations = aws_sdk_organizations::config::Builder::from(&sdk);
         if let Some(recorder) = recorder {
-            sqs = sqs.interceptor(recorder.clone());
-            organizations = organizations.interceptor(recorder.clone());
             sts = sts.interceptor(recorder.clone());
             rds = rds.interceptor(recorder.clone());
             events = events.interceptor(recorder.clone());
@@ -107,8 +105,8 @@ impl Aws {
             ssm,
             ownership: None,
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
-            organizations: aws_sdk_organizations::Client::from_conf(organizations.build()),
+            sqs: Default::default(),
+            organizations: Default::default(),
             config: std::sync::Arc::new(config.clone()),
             sdk,
             recorder: recorder.cloned(),
