@@ -76,12 +76,21 @@ async fn read_calendar(
     config: &Config,
 ) -> (Option<Calendar>, String) {
     match load_calendar(source, config).await {
-        Ok((calendar, origin)) => (
-            calendar,
-            origin.unwrap_or_else(|| {
-                "none configured (ACU_PILOT_CALENDAR or ACU_PILOT_CALENDAR_PARAMETER)".to_owned()
-            }),
-        ),
+        Ok(loaded) => {
+            let origin = loaded.origin.unwrap_or_else(|| {
+                "none configured (ACU_PILOT_CALENDAR, ACU_PILOT_CALENDAR_PARAMETER or ACU_PILOT_CALENDAR_PATH)".to_owned()
+            });
+            let refused: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
+            let note = if refused.is_empty() {
+                origin
+            } else {
+                format!(
+                    "{origin}; skipped, the pre-scaler would too: {}",
+                    refused.join(" | ")
+                )
+            };
+            (loaded.calendar, note)
+        }
         Err(e) => (None, format!("unusable, the pre-scaler would fail: {e}")),
     }
 }

@@ -61,6 +61,9 @@ pub struct PrescaleConfig {
     pub calendar_file: Option<String>,
     /// `ACU_PILOT_CALENDAR_PARAMETER`: an SSM parameter holding the calendar (deployed).
     pub calendar_parameter: Option<String>,
+    /// `ACU_PILOT_CALENDAR_PATH`: an SSM path (`/acu-pilot/calendars/`) whose every
+    /// parameter is a calendar of its own, one per team; read beside the parameter.
+    pub calendar_path: Option<String>,
     /// `ACU_PILOT_LEAD`: default lead time before a window (default 30m).
     #[serde(with = "duration_text")]
     pub lead: Duration,
@@ -163,6 +166,7 @@ impl Config {
         let prescale = PrescaleConfig {
             calendar_file: env.text("ACU_PILOT_CALENDAR"),
             calendar_parameter: env.text("ACU_PILOT_CALENDAR_PARAMETER"),
+            calendar_path: env.ssm_path("ACU_PILOT_CALENDAR_PATH")?,
             lead: env.duration("ACU_PILOT_LEAD", "30m", MAX_LEAD)?,
             forecast_enabled: env.flag("ACU_PILOT_FORECAST", true)?,
             forecast_selector: env.tag_selector("ACU_PILOT_FORECAST_SELECTOR")?,
@@ -287,6 +291,18 @@ impl Env<'_> {
                 variable: name.to_owned(),
                 message: e.to_string(),
             }),
+        }
+    }
+
+    /// An SSM hierarchy, as GetParametersByPath takes it: it starts with `/`.
+    fn ssm_path(&self, name: &str) -> Result<Option<String>> {
+        match self.text(name) {
+            Some(path) if !path.starts_with('/') => Err(Self::bad(
+                name,
+                &path,
+                "an SSM path starting with / (e.g. /acu-pilot/calendars/)",
+            )),
+            path => Ok(path),
         }
     }
 
