@@ -691,3 +691,18 @@ fn a_broken_team_calendar_is_refused_alone_with_all_its_problems() {
     let (none, broken) = Calendar::parse_each(&[text(Some("ops"), bad)]);
     assert!(none.is_none() && broken.len() == 1);
 }
+
+/// The template's first team calendar is the shipped example, and it parses.
+#[test]
+fn the_template_team_calendar_mirrors_its_example() {
+    let example = include_str!("../../../examples/calendars/dev.yaml");
+    let template: serde_norway::Value =
+        serde_norway::from_str(include_str!("../../../template.yaml")).unwrap();
+    let value = template["Resources"]["DevCalendar"]["Properties"]["Value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(value, example);
+    let calendar = Calendar::parse_named("dev", example).unwrap();
+    assert_eq!(calendar.events.len(), 2);
+    assert!(calendar.events.iter().all(|e| e.quiet.is_some()));
+}
