@@ -114,7 +114,22 @@ async fn a_nightly_berlin_window_across_the_fall_back_lowers_caps_restores_and_s
     assert_eq!(live_range(&pausing).await, (0.5, 16.0));
 
     // 22:00 CEST = 20:00Z: min falls (to 0 only where the engine can pause), max is capped.
-    let (out, _) = tick(&config, "2026-10-24T20:00:00Z").await;
+    let (out, calls) = tick(&config, "2026-10-24T20:00:00Z").await;
+    // The emulator does not keep SecondsUntilAutoPause: read it in the requests sent.
+    let modify = |id: &str| {
+        calls
+            .calls()
+            .into_iter()
+            .find(|c| c.operation == "ModifyDBCluster" && c.body.contains(id))
+            .map(|c| c.body)
+            .unwrap_or_else(|| panic!("no ModifyDBCluster for {id}"))
+    };
+    assert!(
+        modify(&pausing).contains("ServerlessV2ScalingConfiguration.SecondsUntilAutoPause=300"),
+        "{}",
+        modify(&pausing)
+    );
+    assert!(!modify(&older).contains("SecondsUntilAutoPause"));
     assert_eq!(live_range(&pausing).await, (0.0, 2.0), "{out:#}");
     assert_eq!(live_range(&older).await, (0.5, 2.0), "{out:#}");
     assert_eq!(

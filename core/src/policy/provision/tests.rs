@@ -661,6 +661,7 @@ fn onboarding_takes_the_live_range_as_baseline_once() {
         cluster_id: "legacy".into(),
         min_acu: None,
         max_acu: None,
+        auto_pause: false,
         recipe_alarms: true,
         ttl_hours: None,
     };
@@ -698,6 +699,56 @@ fn onboarding_takes_the_live_range_as_baseline_once() {
         plan.tags,
         vec![("acu-pilot:baseline".to_owned(), "min=0.5 max=32".to_owned())]
     );
+}
+
+/// Issue #17: a per-cluster opt-in to auto-pause, refused where the version cannot pause.
+#[test]
+fn requests_and_onboard_accept_an_auto_pause_opt_in_only_where_the_engine_pauses() {
+    let p = provision(json!({"auto_pause": true})).unwrap();
+    assert!(p.target.auto_pause);
+    let spec = cluster_spec(&p.target, &p.create, &Observed::default(), now());
+    assert!(
+        spec.tags
+            .contains(&("acu-pilot:auto-pause".to_owned(), "true".to_owned()))
+    );
+    let err = provision(json!({"auto_pause": true, "engine_version": "8.0.mysql_aurora.3.04.0"}))
+        .unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    assert!(!provision(json!({})).unwrap().target.auto_pause);
+
+    let request = OnboardRequest {
+        cluster_id: "legacy".into(),
+        min_acu: None,
+        max_acu: None,
+        auto_pause: true,
+        recipe_alarms: false,
+        ttl_hours: None,
+    };
+    let managed = BTreeMap::from([("acu-pilot:managed".to_owned(), "true".to_owned())]);
+    let older = details(
+        "legacy",
+        "available",
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.04.0",
+        managed.clone(),
+    );
+    let err = plan_onboard(&request, &older, &BTreeSet::new(), now()).unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    let mut pausing = details(
+        "legacy",
+        "available",
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.09.0",
+        managed,
+    );
+    let plan = plan_onboard(&request, &pausing, &BTreeSet::new(), now()).unwrap();
+    assert!(
+        plan.tags
+            .contains(&("acu-pilot:auto-pause".to_owned(), "true".to_owned()))
+    );
+    pausing.cluster.tags.extend(plan.tags.iter().cloned());
+    let again = plan_onboard(&request, &pausing, &BTreeSet::new(), now()).unwrap();
+    assert!(again.tags.is_empty(), "{again:?}");
 }
 
 #[test]
