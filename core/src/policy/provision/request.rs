@@ -476,12 +476,20 @@ pub fn check_auto_pause_opt_in(engine: Engine, version: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a range against what DescribeDBEngineVersions reported for the version.
+/// Checks a range, and an auto-pause opt-in, against what DescribeDBEngineVersions
+/// reported for the version (a version that can pause reports a smallest min of 0).
 pub fn check_engine_limits(
     range: CapacityRange,
+    auto_pause: bool,
     min_capacity: f64,
     max_capacity: f64,
 ) -> Result<()> {
+    if auto_pause && min_capacity > 0.0 {
+        return Err(Error::invalid(
+            "auto_pause",
+            format!("this engine version's smallest min is {min_capacity}: it cannot auto-pause"),
+        ));
+    }
     if range.min.value() < min_capacity {
         return Err(Error::invalid(
             "min_acu",

@@ -805,3 +805,14 @@ proptest! {
         }
     }
 }
+
+/// Where DescribeDBEngineVersions answers, its smallest min decides whether the version
+/// can pause, for an opt-in as for a min-0 range.
+#[test]
+fn an_auto_pause_opt_in_needs_a_version_whose_smallest_min_is_zero() {
+    let range = CapacityRange::new(Acu::HALF, Acu::new(16.0).unwrap()).unwrap();
+    assert!(check_engine_limits(range, true, 0.0, 256.0).is_ok());
+    let err = check_engine_limits(range, true, 0.5, 256.0).unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    assert!(check_engine_limits(range, false, 0.5, 256.0).is_ok());
+}
