@@ -393,6 +393,19 @@ impl Calendar {
         (calendar, broken)
     }
 
+    /// The same calendar without its quiet entries: what a quiet window saves is the
+    /// difference between the two.
+    pub fn without_quiet(&self) -> Calendar {
+        let mut calendar = self.clone();
+        calendar.events.retain(|event| event.quiet.is_none());
+        calendar
+    }
+
+    /// Whether any entry is a quiet window.
+    pub fn has_quiet(&self) -> bool {
+        self.events.iter().any(|event| event.quiet.is_some())
+    }
+
     /// One calendar of several: the windows of each, by the same rules as one file's.
     pub fn merge(calendars: impl IntoIterator<Item = Calendar>) -> Calendar {
         let mut merged = Calendar {
