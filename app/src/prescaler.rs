@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use acu_pilot_core::calendar::{Calendar, MinSpec, Window};
+use acu_pilot_core::calendar::{BrokenCalendar, Calendar, MinSpec, Window};
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
@@ -31,8 +31,11 @@ pub struct TickReport {
     pub function: &'static str,
     pub now: DateTime<Utc>,
     pub dry_run: bool,
-    /// Where the calendar came from, if one is configured.
+    /// Where the calendars came from, if any is configured.
     pub calendar: Option<String>,
+    /// Calendars refused this tick, each by name with all its problems; the others apply.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broken_calendars: Vec<BrokenCalendar>,
     /// Managed clusters that nothing targets (left alone).
     pub skipped: usize,
     pub clusters: Vec<ClusterReport>,
@@ -162,7 +165,23 @@ pub async fn tick(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<TickReport> {
-    let (calendar, origin) = load_calendar(calendar, config).await?;
+    let LoadedCalendars {
+        calendar,
+        origin,
+        broken,
+    } = load_calendar(calendar, config).await?;
+    for refused in &broken {
+        // The tick goes on with the other calendars; the event is what an operator
+        // alarms on, since the tick itself succeeds.
+        let detail = serde_json::json!({
+            "calendar": refused.calendar,
+            "origin": refused.origin,
+            "problems": refused.problems,
+        });
+        if let Err(err) = notifier.publish("Calendar Invalid", &detail).await {
+            tracing::warn!(calendar = %refused.calendar, error = %err, "Calendar Invalid event not published");
+        }
+    }
     let fleet = clusters.list_managed().await?;
     // Expanded once for the whole fleet, not once per cluster.
     let active: Vec<Window> = calendar.as_ref().map(|c| c.active(now)).unwrap_or_default();
@@ -221,28 +240,64 @@ pub async fn tick(
         now,
         dry_run: config.dry_run,
         calendar: origin,
+        broken_calendars: broken,
         skipped: skipped.len(),
         clusters: reports,
         errors,
     })
 }
 
-/// The calendar, parsed and validated whole, or none. A calendar with any problem fails
-/// the tick rather than being half-used: a sale silently dropped is worse than an alarm.
-/// Returns the calendar and where it came from.
+/// The configured calendars as the tick uses them.
+#[derive(Debug)]
+pub struct LoadedCalendars {
+    /// Every calendar that parsed, merged; `None` when none is configured.
+    pub calendar: Option<Calendar>,
+    /// Where they came from.
+    pub origin: Option<String>,
+    /// The ones refused, each by name with all its problems.
+    pub broken: Vec<BrokenCalendar>,
+}
+
+/// The calendars, each parsed and validated whole. A broken one is skipped alone (and
+/// reported) so one team's typo does not stop every other team's windows; when every
+/// configured calendar is broken the tick fails rather than act on none: a sale silently
+/// dropped is worse than an alarm.
 pub async fn load_calendar(
     source: &impl CalendarSource,
     config: &Config,
-) -> Result<(Option<Calendar>, Option<String>)> {
-    let Some(text) = source.load().await? else {
-        return Ok((None, None));
+) -> Result<LoadedCalendars> {
+    let texts = source.load().await?;
+    if texts.is_empty() {
+        return Ok(LoadedCalendars {
+            calendar: None,
+            origin: None,
+            broken: Vec::new(),
+        });
+    }
+    let origin = texts
+        .iter()
+        .map(|t| t.origin.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (calendar, broken) = Calendar::parse_each(&texts);
+    for refused in &broken {
+        tracing::error!(calendar = %refused.calendar, origin = %refused.origin, problems = ?refused.problems, "calendar refused; its windows do not apply this tick");
+    }
+    let Some(calendar) = calendar else {
+        let problems: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        return Err(Error::invalid(
+            format!("calendar ({origin})"),
+            problems.join(" | "),
+        ));
     };
     let lead = acu_pilot_core::config::to_delta(config.prescale.lead);
-    let calendar = Calendar::parse(&text.text)
-        .map_err(|err| Error::invalid(format!("calendar ({})", text.origin), err.to_string()))?
-        .with_default_lead(lead);
-    tracing::info!(origin = %text.origin, entries = calendar.events.len(), "calendar loaded");
-    Ok((Some(calendar), Some(text.origin)))
+    let calendar = calendar.with_default_lead(lead);
+    tracing::info!(origin = %origin, calendars = calendar.files.len(), entries = calendar.events.len(), "calendars loaded");
+    Ok(LoadedCalendars {
+        calendar: Some(calendar),
+        origin: Some(origin),
+        broken,
+    })
 }
 
 fn is_targeted(cluster: &Cluster, calendar: Option<&Calendar>, config: &Config) -> bool {
@@ -640,11 +695,12 @@ mod tests {
     struct Text(&'static str);
 
     impl CalendarSource for Text {
-        async fn load(&self) -> Result<Option<CalendarText>> {
-            Ok(Some(CalendarText {
+        async fn load(&self) -> Result<Vec<CalendarText>> {
+            Ok(vec![CalendarText {
                 origin: "test".into(),
+                name: None,
                 text: self.0.into(),
-            }))
+            }])
         }
     }
 
@@ -653,7 +709,7 @@ mod tests {
     struct CountingText(&'static str);
 
     impl CalendarSource for CountingText {
-        async fn load(&self) -> Result<Option<CalendarText>> {
+        async fn load(&self) -> Result<Vec<CalendarText>> {
             LOADS.fetch_add(1, Ordering::SeqCst);
             Text(self.0).load().await
         }

@@ -629,9 +629,12 @@ async fn check_engine_limits(provisioning: &impl Provisioning, target: &Target) 
         .engine_limits(target.engine, &target.engine_version)
         .await
     {
-        Ok(Some(limits)) => {
-            provision::check_engine_limits(target.range, limits.min_capacity, limits.max_capacity)
-        }
+        Ok(Some(limits)) => provision::check_engine_limits(
+            target.range,
+            target.auto_pause,
+            limits.min_capacity,
+            limits.max_capacity,
+        ),
         Ok(None) => Ok(()),
         Err(err) => {
             tracing::warn!(error = %err, "DescribeDBEngineVersions did not answer; using the version table");

@@ -1,5 +1,6 @@
-//! The calendar's two homes: a local file (the CLI and the demo) or an SSM Parameter Store
-//! parameter (deployed, so it can be edited without a redeploy).
+//! The calendars' homes: a local file (the CLI and the demo), an SSM Parameter Store
+//! parameter, or every parameter under an SSM path, one per team (deployed, so each can be
+//! edited without a redeploy).
 
 use std::path::PathBuf;
 
@@ -10,76 +11,132 @@ use acu_pilot_core::config::PrescaleConfig;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{CalendarSource, CalendarText};
 
-/// The calendar source the configuration names, if any.
+/// The calendar sources the configuration names.
 #[derive(Clone, Debug)]
 pub enum ConfiguredCalendar {
     /// No calendar: only the forecast pre-scales.
     None,
     /// `ACU_PILOT_CALENDAR`.
     File(PathBuf),
-    /// `ACU_PILOT_CALENDAR_PARAMETER`.
-    Parameter { client: Client, name: String },
+    /// `ACU_PILOT_CALENDAR_PARAMETER` and/or `ACU_PILOT_CALENDAR_PATH`.
+    Ssm {
+        client: Client,
+        parameter: Option<String>,
+        path: Option<String>,
+    },
 }
 
 impl ConfiguredCalendar {
     /// The file wins when both are set, since that only happens on a laptop overriding a
-    /// deployed configuration.
+    /// deployed configuration. The single parameter and the path are read side by side,
+    /// so a deployment moves to per-team calendars one team at a time.
     pub fn from_config(config: &PrescaleConfig, ssm: Client) -> Self {
-        match (&config.calendar_file, &config.calendar_parameter) {
-            (Some(path), _) => ConfiguredCalendar::File(PathBuf::from(path)),
-            (None, Some(name)) => ConfiguredCalendar::Parameter {
+        match (
+            &config.calendar_file,
+            &config.calendar_parameter,
+            &config.calendar_path,
+        ) {
+            (Some(path), _, _) => ConfiguredCalendar::File(PathBuf::from(path)),
+            (None, None, None) => ConfiguredCalendar::None,
+            (None, parameter, path) => ConfiguredCalendar::Ssm {
                 client: ssm,
-                name: name.clone(),
+                parameter: parameter.clone(),
+                path: path.clone(),
             },
-            (None, None) => ConfiguredCalendar::None,
         }
     }
 }
 
 impl CalendarSource for ConfiguredCalendar {
-    async fn load(&self) -> Result<Option<CalendarText>> {
+    async fn load(&self) -> Result<Vec<CalendarText>> {
         match self {
-            ConfiguredCalendar::None => Ok(None),
+            ConfiguredCalendar::None => Ok(Vec::new()),
             ConfiguredCalendar::File(path) => {
                 // A small local file, read once per invocation: blocking is cheaper than
                 // pulling in tokio's fs feature for it.
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     Error::invalid("ACU_PILOT_CALENDAR", format!("{}: {e}", path.display()))
                 })?;
-                Ok(Some(CalendarText {
+                Ok(vec![CalendarText {
                     origin: format!("file {}", path.display()),
+                    name: None,
                     text,
-                }))
+                }])
             }
-            ConfiguredCalendar::Parameter { client, name } => {
-                let out = client
-                    .get_parameter()
-                    .name(name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_parameter_not_found())
-                        {
-                            Error::invalid(
-                                "ACU_PILOT_CALENDAR_PARAMETER",
-                                format!("SSM parameter {name} does not exist"),
-                            )
-                        } else {
-                            sdk_error("GetParameter", e)
-                        }
-                    })?;
-                let text = out
-                    .parameter()
-                    .and_then(|p| p.value())
-                    .unwrap_or_default()
-                    .to_owned();
-                Ok(Some(CalendarText {
-                    origin: format!("SSM parameter {name}"),
-                    text,
-                }))
+            ConfiguredCalendar::Ssm {
+                client,
+                parameter,
+                path,
+            } => {
+                let mut calendars = Vec::new();
+                if let Some(name) = parameter {
+                    calendars.push(read_parameter(client, name).await?);
+                }
+                if let Some(path) = path {
+                    calendars.extend(read_path(client, path).await?);
+                }
+                Ok(calendars)
             }
         }
     }
+}
+
+async fn read_parameter(client: &Client, name: &str) -> Result<CalendarText> {
+    let out = client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found())
+            {
+                Error::invalid(
+                    "ACU_PILOT_CALENDAR_PARAMETER",
+                    format!("SSM parameter {name} does not exist"),
+                )
+            } else {
+                sdk_error("GetParameter", e)
+            }
+        })?;
+    Ok(CalendarText {
+        origin: format!("SSM parameter {name}"),
+        name: None,
+        text: out
+            .parameter()
+            .and_then(|p| p.value())
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}
+
+/// Every parameter under `path` (its sub-paths too), in name order: one GetParametersByPath
+/// a tick, followed page by page. Each is named by what follows the path
+/// (`/acu-pilot/calendars/eu/shop` under `/acu-pilot/calendars/` is `eu/shop`). An empty
+/// path is no error: the teams may not have written theirs yet.
+async fn read_path(client: &Client, path: &str) -> Result<Vec<CalendarText>> {
+    let mut pages = client
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    let prefix = format!("{}/", path.trim_end_matches('/'));
+    let mut calendars = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("GetParametersByPath", e))?;
+        for parameter in page.parameters() {
+            let full = parameter.name().unwrap_or_default();
+            let name = full.strip_prefix(&prefix).unwrap_or(full);
+            calendars.push(CalendarText {
+                origin: format!("SSM parameter {full}"),
+                name: Some(name.to_owned()),
+                text: parameter.value().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    calendars.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(calendars)
 }

@@ -94,7 +94,7 @@ impl Aws {
         let ssm = aws_sdk_ssm::Client::from_conf(ssm.build());
         Aws {
             provisioning: RdsProvisioning::new(rds.clone()),
-            clusters: RdsClusters::new(rds),
+            clusters: RdsClusters::new(rds).with_auto_pause_delay(config.auto_pause_delay),
             notifier: EventBridgeNotifier::new(
                 aws_sdk_eventbridge::Client::from_conf(events.build()),
                 config.event_bus.clone(),

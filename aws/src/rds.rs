@@ -1,13 +1,14 @@
 //! Aurora clusters through the RDS API.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::{DbCluster, ServerlessV2ScalingConfiguration, Tag};
 
 use crate::error::sdk_error;
-use acu_pilot_core::capacity::CapacityRange;
+use acu_pilot_core::capacity::{Acu, CapacityRange};
 use acu_pilot_core::engine::ClusterEngine;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_ports::{Cluster, Clusters};
@@ -15,11 +16,22 @@ use acu_pilot_ports::{Cluster, Clusters};
 #[derive(Clone, Debug)]
 pub struct RdsClusters {
     client: Client,
+    auto_pause_delay: Duration,
 }
 
 impl RdsClusters {
     pub fn new(client: Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            auto_pause_delay: Duration::from_secs(300),
+        }
+    }
+
+    /// The `SecondsUntilAutoPause` sent with a range whose min is 0
+    /// (`ACU_PILOT_AUTO_PAUSE_DELAY`).
+    pub fn with_auto_pause_delay(mut self, delay: Duration) -> Self {
+        self.auto_pause_delay = delay;
+        self
     }
 
     /// Every DB cluster in the account and region: one paginated DescribeDBClusters,
@@ -144,6 +156,13 @@ impl Clusters for RdsClusters {
                 ServerlessV2ScalingConfiguration::builder()
                     .min_capacity(range.min.value())
                     .max_capacity(range.max.value())
+                    // Part of a min-0 range: how long an idle writer runs before it
+                    // pauses. Aurora ignores it for any other min.
+                    .set_seconds_until_auto_pause(
+                        (range.min == Acu::ZERO).then(|| {
+                            i32::try_from(self.auto_pause_delay.as_secs()).unwrap_or(86_400)
+                        }),
+                    )
                     .build(),
             )
             .send()

@@ -8,21 +8,34 @@ use chrono::{DateTime, Utc};
 pub fn render(calendar: &Calendar, from: DateTime<Utc>, count: usize) -> String {
     let report = check(calendar, from, count);
     let utc = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%MZ").to_string();
-    let mut out = format!(
-        "calendar OK: {} entr{}, timezone {}, {} exclusion date{}\nnext {} window{} per cluster from {}\n",
-        calendar.events.len(),
-        if calendar.events.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        calendar.timezone.name(),
-        calendar.exclude.len(),
-        if calendar.exclude.len() == 1 { "" } else { "s" },
+    let mut out = String::new();
+    for file in &calendar.files {
+        let plural = |n: usize, one: &str, many: &str| {
+            if n == 1 {
+                one.to_owned()
+            } else {
+                many.to_owned()
+            }
+        };
+        out.push_str(&format!(
+            "calendar {}OK: {} entr{}, timezone {}, {} exclusion date{}\n",
+            file.name
+                .as_deref()
+                .map(|n| format!("{n} "))
+                .unwrap_or_default(),
+            file.entries,
+            plural(file.entries, "y", "ies"),
+            file.timezone.name(),
+            file.exclude.len(),
+            plural(file.exclude.len(), "", "s"),
+        ));
+    }
+    out.push_str(&format!(
+        "next {} window{} per cluster from {}\n",
         count,
         if count == 1 { "" } else { "s" },
         utc(from),
-    );
+    ));
     for target in &report.targets {
         out.push_str(&format!("\n{}\n", target.target));
         if target.windows.is_empty() {

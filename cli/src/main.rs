@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use acu_pilot_app::{Reconciled, reconcile};
 use acu_pilot_aws::{Aws, CallRecorder};
 use acu_pilot_core::calendar::{self, Calendar};
+use acu_pilot_core::model::CalendarText;
 use acu_pilot_lambda::{Deps, Function, handle};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -92,11 +93,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CalendarCommand {
-    /// Validate a calendar file and print the next windows per cluster, in local time and
-    /// UTC. Exits non-zero naming the entry and field of every problem.
+    /// Validate calendar files and print the next windows per cluster, in local time and
+    /// UTC. Exits non-zero naming the file, entry and field of every problem.
     Check {
-        /// The calendar YAML file.
-        file: PathBuf,
+        /// The calendar YAML files. Several are read as the pre-scaler reads an SSM path:
+        /// each a calendar of its own, named by its file name without `.yaml`.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// List windows that end after this instant (RFC 3339); default now.
         #[arg(long, value_parser = parse_now)]
         from: Option<DateTime<Utc>>,
@@ -160,6 +163,44 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The calendar files as the pre-scaler would merge them; every problem of every broken
+/// file, by file, when any is.
+fn read_calendars(files: &[PathBuf]) -> Result<Calendar, String> {
+    let several = files.len() > 1;
+    let mut texts = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let name = several.then(|| {
+            file.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.display().to_string())
+        });
+        texts.push(CalendarText {
+            origin: file.display().to_string(),
+            name,
+            text,
+        });
+    }
+    let (calendar, broken) = Calendar::parse_each(&texts);
+    if !broken.is_empty() {
+        let reports: Vec<String> = broken
+            .iter()
+            .map(|b| {
+                let problems: Vec<String> = b.problems.iter().map(|p| format!("  {p}")).collect();
+                format!(
+                    "{}: invalid calendar ({} problem{}):\n{}",
+                    b.origin,
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    problems.join("\n")
+                )
+            })
+            .collect();
+        return Err(reports.join("\n"));
+    }
+    calendar.ok_or_else(|| "no calendar given".to_owned())
+}
+
 async fn deps(dry_run: bool, recorder: &CallRecorder) -> Result<Deps, String> {
     let mut config = acu_pilot_lambda::config_from_env().map_err(|e| e.to_string())?;
     config.dry_run |= dry_run;
@@ -216,24 +257,13 @@ async fn run(command: Command, recorder: &CallRecorder) -> Result<(), String> {
         Command::Calendar {
             command:
                 CalendarCommand::Check {
-                    file,
+                    files,
                     from,
                     count,
                     json,
                 },
         } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let calendar = Calendar::parse(&text).map_err(|err| {
-                let problems: Vec<String> = err.problems.iter().map(|p| format!("  {p}")).collect();
-                format!(
-                    "{}: invalid calendar ({} problem{}):\n{}",
-                    file.display(),
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" },
-                    problems.join("\n")
-                )
-            })?;
+            let calendar = read_calendars(&files)?;
             let from = from.unwrap_or_else(Utc::now);
             if json {
                 print_json(&calendar::check(&calendar, from, count));

@@ -2,7 +2,8 @@
 //!
 //! Reads clusters (DescribeDBClusters), the calendar (file or SSM, as the pre-scaler does)
 //! and, where the pre-scaler would, capacity history for the forecast (one GetMetricData
-//! per cluster); computes the desired range with reconcile's pure half. It never writes.
+//! per cluster, also read where a quiet window covered the last weeks, for its savings);
+//! computes the desired range with reconcile's pure half. It never writes.
 
 use acu_pilot_app::prescaler::{forecast_with_history, load_calendar};
 use acu_pilot_app::reconcile::plan;
@@ -11,8 +12,9 @@ use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::desired::effective_guardrails;
 use acu_pilot_core::error::{Error, Result};
-use acu_pilot_core::forecast::Forecast;
+use acu_pilot_core::forecast::{Forecast, ForecastSpec};
 use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
+use acu_pilot_core::policy::quiet::{QuietSavings, estimate_savings};
 use acu_pilot_core::tags::{Layer, format_instant};
 use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Fleet, Metrics, Ports};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -46,6 +48,9 @@ pub struct ClusterPlan {
     /// Advice from the same history: the baseline max is reached on most days.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_hint: Option<BaselineHint>,
+    /// What its quiet windows would have saved over the history the forecast reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_savings: Option<QuietSavings>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,12 +97,21 @@ async fn read_calendar(
     config: &Config,
 ) -> (Option<Calendar>, String) {
     match load_calendar(source, config).await {
-        Ok((calendar, origin)) => (
-            calendar,
-            origin.unwrap_or_else(|| {
-                "none configured (ACU_PILOT_CALENDAR or ACU_PILOT_CALENDAR_PARAMETER)".to_owned()
-            }),
-        ),
+        Ok(loaded) => {
+            let origin = loaded.origin.unwrap_or_else(|| {
+                "none configured (ACU_PILOT_CALENDAR, ACU_PILOT_CALENDAR_PARAMETER or ACU_PILOT_CALENDAR_PATH)".to_owned()
+            });
+            let refused: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
+            let note = if refused.is_empty() {
+                origin
+            } else {
+                format!(
+                    "{origin}; skipped, the pre-scaler would too: {}",
+                    refused.join(" | ")
+                )
+            };
+            (loaded.calendar, note)
+        }
         Err(e) => (None, format!("unusable, the pre-scaler would fail: {e}")),
     }
 }
@@ -162,6 +176,7 @@ async fn plan_cluster(
     let baseline_hint = baseline_max
         .zip(ceiling)
         .and_then(|(max, ceiling)| baseline_hint(&history, period_minutes, max, ceiling));
+    let quiet_savings = quiet_savings(metrics, config, cluster, calendar, history, now).await;
     ClusterPlan {
         cluster: cluster.id.clone(),
         account: None,
@@ -183,7 +198,44 @@ async fn plan_cluster(
         forecast,
         forecast_error,
         baseline_hint,
+        quiet_savings,
     }
+}
+
+/// The quiet windows of the last weeks (the forecast's look-back) on the cluster's own
+/// capacity history: the forecast's samples when it read them, else one GetMetricData.
+async fn quiet_savings(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    calendar: Option<&Calendar>,
+    history: Vec<(DateTime<Utc>, f64)>,
+    now: DateTime<Utc>,
+) -> Option<QuietSavings> {
+    let from = now - ForecastSpec::from_config(&config.prescale).lookback();
+    let windows: Vec<Window> = calendar?
+        .windows(from, now)
+        .into_iter()
+        .filter(|w| w.quiet.is_some() && w.targets.matches(&cluster.id, &cluster.tags))
+        .collect();
+    if windows.is_empty() {
+        return None;
+    }
+    let tags = cluster.tags();
+    let guardrails = effective_guardrails(&config.guardrails, &tags, cluster).ok()?;
+    let baseline_min = tags.baseline.or(cluster.range)?.min;
+    let history = if history.is_empty() {
+        metrics
+            .capacity_history(&cluster.id, from, now, config.prescale.period)
+            .await
+            .inspect_err(|e| tracing::warn!(cluster = %cluster.id, error = %e, "no history for the quiet savings"))
+            .ok()?
+    } else {
+        history
+    };
+    let period = acu_pilot_core::config::to_delta(config.prescale.period);
+    let refs: Vec<&Window> = windows.iter().collect();
+    estimate_savings(&history, period, &refs, baseline_min, &guardrails)
 }
 
 /// The plan for one cluster (`Some(id)`) or every managed one. Reads only.
@@ -363,6 +415,18 @@ pub fn render(plan: &Plan) -> String {
                     .unwrap_or_default(),
                 f.explanation
             )),
+        }
+        if let Some(q) = &c.quiet_savings {
+            out.push_str(&format!(
+                "  quiet    {:.1} h quiet since {}, {:.1} ACU-h used: up to {:.1} ACU-h (${:.2}) saved by the lower min where it idled, {:.1} ACU-h (${:.2}) over the cap (saved by a hard cap as demand left unmet)\n",
+                q.quiet_hours,
+                format_instant(q.from),
+                q.acu_hours_used,
+                q.acu_hours_at_min,
+                q.dollars_at_min,
+                q.acu_hours_over_cap,
+                q.dollars_over_cap,
+            ));
         }
         if let Some(hint) = &c.baseline_hint {
             out.push_str(&format!(

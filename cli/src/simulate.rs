@@ -6,8 +6,8 @@ use acu_pilot_core::calendar::Calendar;
 use acu_pilot_core::config::Config;
 use acu_pilot_sim::topology::{RoleTrace, Series, Topology, TopologyRun, replay_topology};
 use acu_pilot_sim::{
-    Autopilot, Functions, MODEL_NOTE, ReplayConfig, SimReport, TraceKind, all_policies, compare,
-    generate,
+    Autopilot, Functions, MODEL_NOTE, QuietEffect, ReplayConfig, SimReport, TraceKind,
+    all_policies, compare, generate, quiet_effect,
 };
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -120,6 +120,9 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     );
     let report = compare(&trace, &replay, &mut policies, &mut || bar.inc(1));
     bar.finish_and_clear();
+    let quiet = calendar
+        .as_ref()
+        .and_then(|c| quiet_effect(&trace, &replay, &config, c, &report));
 
     if let Some(svg) = &args.plot {
         let title = format!(
@@ -140,6 +143,9 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     });
     if args.json {
         let mut json = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+        if let Some(quiet) = &quiet {
+            json["quiet_windows"] = serde_json::to_value(quiet).map_err(|e| e.to_string())?;
+        }
         if let Some(runs) = &topology {
             json["topology"] = serde_json::json!({
                 "readers": args.readers,
@@ -150,11 +156,27 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         crate::print_json(&json);
     } else {
         print!("{}", render(&report, calendar.is_some()));
+        if let Some(quiet) = &quiet {
+            print!("{}", render_quiet(quiet));
+        }
         if let Some(runs) = &topology {
             print!("{}", render_topology(args.readers, args.reader_tier, runs));
         }
     }
     Ok(())
+}
+
+/// What the calendar's quiet windows saved acu-pilot, and what they cost in unmet demand.
+fn render_quiet(quiet: &QuietEffect) -> String {
+    format!(
+        "\nquiet windows: acu-pilot used {:.1} ACU-hours fewer (${:.2}) than without them ({:.1}), \
+         and left {:.1} ACU-min more demand unmet ({:.1} without them)\n",
+        quiet.acu_hours_saved,
+        quiet.cost_saved,
+        quiet.without_quiet.acu_hours,
+        quiet.unmet_acu_minutes_added,
+        quiet.without_quiet.unmet_acu_minutes,
+    )
 }
 
 /// The writer-aware alarms next to the diluted ones, on the same cluster of instances.

@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// `ACU_PILOT_FLOOR` / `ACU_PILOT_CEILING` / `ACU_PILOT_ALLOW_AUTO_PAUSE`.
     pub guardrails: Guardrails,
+    /// `ACU_PILOT_AUTO_PAUSE_DELAY`: the `SecondsUntilAutoPause` sent with every range
+    /// whose min is 0 (default 5m, Aurora's own; 5m to 24h, what Aurora accepts).
+    #[serde(with = "duration_text")]
+    pub auto_pause_delay: Duration,
     /// `ACU_PILOT_DRY_RUN`: decide and report, never write.
     pub dry_run: bool,
     /// `ACU_PILOT_EVENT_BUS`: where `acu-pilot` events go.
@@ -71,6 +75,9 @@ pub struct PrescaleConfig {
     pub calendar_file: Option<String>,
     /// `ACU_PILOT_CALENDAR_PARAMETER`: an SSM parameter holding the calendar (deployed).
     pub calendar_parameter: Option<String>,
+    /// `ACU_PILOT_CALENDAR_PATH`: an SSM path (`/acu-pilot/calendars/`) whose every
+    /// parameter is a calendar of its own, one per team; read beside the parameter.
+    pub calendar_path: Option<String>,
     /// `ACU_PILOT_LEAD`: default lead time before a window (default 30m).
     #[serde(with = "duration_text")]
     pub lead: Duration,
@@ -163,6 +170,17 @@ impl Config {
                     .into(),
             });
         }
+        let auto_pause_delay =
+            env.duration("ACU_PILOT_AUTO_PAUSE_DELAY", "5m", MAX_AUTO_PAUSE_DELAY)?;
+        if auto_pause_delay < MIN_AUTO_PAUSE_DELAY {
+            return Err(Error::Config {
+                variable: "ACU_PILOT_AUTO_PAUSE_DELAY".into(),
+                message: format!(
+                    "{} is shorter than 5m, the least SecondsUntilAutoPause Aurora accepts",
+                    format_duration(auto_pause_delay)
+                ),
+            });
+        }
         let boost = BoostConfig {
             step_factor: env.fraction("ACU_PILOT_BOOST_FACTOR", 1.5, 1.0, 10.0)?,
             min_step: env.acu("ACU_PILOT_BOOST_MIN_STEP", Acu::new(2.0)?)?,
@@ -174,6 +192,7 @@ impl Config {
         let prescale = PrescaleConfig {
             calendar_file: env.text("ACU_PILOT_CALENDAR"),
             calendar_parameter: env.text("ACU_PILOT_CALENDAR_PARAMETER"),
+            calendar_path: env.ssm_path("ACU_PILOT_CALENDAR_PATH")?,
             lead: env.duration("ACU_PILOT_LEAD", "30m", MAX_LEAD)?,
             forecast_enabled: env.flag("ACU_PILOT_FORECAST", true)?,
             forecast_selector: env.tag_selector("ACU_PILOT_FORECAST_SELECTOR")?,
@@ -226,6 +245,7 @@ impl Config {
         };
         Ok(Config {
             guardrails,
+            auto_pause_delay,
             dry_run: env.flag("ACU_PILOT_DRY_RUN", false)?,
             event_bus: env
                 .text("ACU_PILOT_EVENT_BUS")
@@ -303,6 +323,18 @@ impl Env<'_> {
         }
     }
 
+    /// An SSM hierarchy, as GetParametersByPath takes it: it starts with `/`.
+    fn ssm_path(&self, name: &str) -> Result<Option<String>> {
+        match self.text(name) {
+            Some(path) if !path.starts_with('/') => Err(Self::bad(
+                name,
+                &path,
+                "an SSM path starting with / (e.g. /acu-pilot/calendars/)",
+            )),
+            path => Ok(path),
+        }
+    }
+
     fn tag_selector(&self, name: &str) -> Result<Option<(String, String)>> {
         let Some(text) = self.text(name) else {
             return Ok(None);
@@ -336,6 +368,10 @@ impl Env<'_> {
         Ok(duration)
     }
 }
+
+/// Aurora's bounds on `SecondsUntilAutoPause`.
+const MIN_AUTO_PAUSE_DELAY: Duration = Duration::from_secs(300);
+const MAX_AUTO_PAUSE_DELAY: Duration = Duration::from_secs(86_400);
 
 /// The longest boost or economy layer, and cooldown (docs/calendar.md, "Limits").
 pub const MAX_LAYER_TTL: Duration = Duration::from_secs(7 * 86_400);
@@ -484,6 +520,9 @@ mod tests {
             ("ACU_PILOT_FORECAST_SELECTOR", "team"),
             ("ACU_PILOT_FORECAST_SELECTOR", "=shop"),
             ("ACU_PILOT_FORECAST_SELECTOR", "team="),
+            ("ACU_PILOT_AUTO_PAUSE_DELAY", "1m"),
+            ("ACU_PILOT_AUTO_PAUSE_DELAY", "2d"),
+            ("ACU_PILOT_CALENDAR_PATH", "acu-pilot/calendars"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::capacity::{Acu, CapacityRange, Guardrails};
 use crate::engine::supports_auto_pause;
 use crate::model::Cluster;
-use crate::tags::{CEILING, ClusterTags, FLOOR, Layer, LayerKind, TagError};
+use crate::tags::{AUTO_PAUSE, CEILING, ClusterTags, FLOOR, Layer, LayerKind, TagError};
 
 /// The one rule. A pin beats everything; otherwise
 ///
@@ -175,10 +175,25 @@ pub fn effective_guardrails(
         .engine
         .aurora()
         .is_some_and(|engine| supports_auto_pause(engine, &cluster.engine_version));
+    if tags.auto_pause && !engine_pauses {
+        return Err(TagError::malformed(
+            AUTO_PAUSE,
+            format!(
+                "{} {} cannot auto-pause (min 0 needs Aurora MySQL 3.08.0+ or PostgreSQL 13.15/14.12/15.7/16.3+)",
+                cluster.engine, cluster.engine_version
+            ),
+        ));
+    }
+    // The owner's opt-in lowers this cluster's floor to 0 unless a floor tag says otherwise.
+    let floor = if tags.auto_pause && tags.floor.is_none() {
+        Acu::ZERO
+    } else {
+        floor
+    };
     Ok(Guardrails {
         floor,
         ceiling,
-        allow_auto_pause: config.allow_auto_pause && engine_pauses,
+        allow_auto_pause: (config.allow_auto_pause || tags.auto_pause) && engine_pauses,
     })
 }
 
@@ -372,6 +387,43 @@ mod tests {
             &ClusterTags::parse(tags.iter().copied()),
             &cluster(),
         )
+    }
+
+    /// Issue #17: the owner's `acu-pilot:auto-pause=true` allows min 0 on this cluster
+    /// (floor 0 unless a floor tag raises it) where its engine version can pause, and is
+    /// a malformed tag where it cannot.
+    #[test]
+    fn the_auto_pause_tag_opts_one_cluster_in_where_its_engine_pauses() {
+        let g = guardrails_for(&[("acu-pilot:auto-pause", "true")]).unwrap();
+        assert_eq!((g.floor, g.allow_auto_pause), (Acu::ZERO, true));
+        let base = CapacityRange::new(acu(4.0), acu(16.0)).unwrap();
+        let quiet_to_zero = quiet(Some(0.0), Some(2.0), false);
+        let r = desired(base, std::slice::from_ref(&quiet_to_zero), now(), &g);
+        assert_eq!((r.min, r.max), (Acu::ZERO, acu(2.0)));
+        let g =
+            guardrails_for(&[("acu-pilot:auto-pause", "true"), ("acu-pilot:floor", "1")]).unwrap();
+        assert_eq!((g.floor, g.allow_auto_pause), (acu(1.0), true));
+        let g = guardrails_for(&[("acu-pilot:auto-pause", "false")]).unwrap();
+        assert_eq!((g.floor, g.allow_auto_pause), (acu(0.5), false));
+        let tags = ClusterTags::parse([("acu-pilot:auto-pause", "yes")]);
+        assert!(
+            tags.problems[0]
+                .to_string()
+                .contains("acu-pilot:auto-pause")
+        );
+        let older = Cluster {
+            engine: "aurora-mysql".into(),
+            engine_version: "8.0.mysql_aurora.3.04.0".into(),
+            ..Cluster::default()
+        };
+        let config = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let err = effective_guardrails(
+            &config,
+            &ClusterTags::parse([("acu-pilot:auto-pause", "true")]),
+            &older,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cannot auto-pause"), "{err}");
     }
 
     /// Issue #13 case 10: a guardrail tag outside the configured guardrails, or one that

@@ -56,6 +56,10 @@ impl Cluster {
 pub struct CalendarText {
     /// `file examples/calendar.yaml` or `SSM parameter /acu-pilot/calendar`.
     pub origin: String,
+    /// Its name among several calendars (`team-a` for the parameter
+    /// `/acu-pilot/calendars/team-a` under the path), which prefixes its windows' names;
+    /// `None` for a calendar configured on its own.
+    pub name: Option<String>,
     pub text: String,
 }
 

@@ -28,6 +28,9 @@ pub const BASELINE: &str = "acu-pilot:baseline";
 pub const CEILING: &str = "acu-pilot:ceiling";
 pub const FLOOR: &str = "acu-pilot:floor";
 pub const TTL: &str = "acu-pilot:ttl";
+/// `true`: the cluster's owner allows min 0 (auto-pause) on it, where its engine version
+/// supports it, whatever `ACU_PILOT_ALLOW_AUTO_PAUSE` says; its floor is then 0.
+pub const AUTO_PAUSE: &str = "acu-pilot:auto-pause";
 pub const ALARM_CLUSTER: &str = "acu-pilot:cluster";
 pub const ALARM_ROLE: &str = "acu-pilot:role";
 /// On an alarm whose absolute threshold acu-pilot moved with max: the value to restore.
@@ -327,6 +330,8 @@ pub struct ClusterTags {
     pub ceiling: Option<Acu>,
     pub floor: Option<Acu>,
     pub ttl: Option<DateTime<Utc>>,
+    /// The owner's opt-in to auto-pause ([`AUTO_PAUSE`]).
+    pub auto_pause: bool,
     #[serde(skip)]
     pub problems: Vec<TagError>,
 }
@@ -347,6 +352,17 @@ impl ClusterTags {
                 CEILING => parse_ceiling(value).map(|acu| parsed.ceiling = Some(acu)),
                 FLOOR => parse_acu(key, "value", value).map(|acu| parsed.floor = Some(acu)),
                 TTL => parse_instant(key, "value", value).map(|t| parsed.ttl = Some(t)),
+                AUTO_PAUSE => match value.trim() {
+                    "true" => {
+                        parsed.auto_pause = true;
+                        Ok(())
+                    }
+                    "false" => Ok(()),
+                    other => Err(TagError::malformed(
+                        AUTO_PAUSE,
+                        format!("{other:?} is not true or false"),
+                    )),
+                },
                 _ => match LayerKind::from_tag_key(key) {
                     Some(kind) => Layer::parse(kind, value).map(|layer| parsed.layers.push(layer)),
                     // Keys of later versions, or owned by other modules (alarm thresholds):

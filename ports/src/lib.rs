@@ -65,11 +65,11 @@ pub trait Metrics: Send + Sync {
     ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, f64)>>> + Send;
 }
 
-/// Where the sales-event calendar lives.
+/// Where the calendars live.
 pub trait CalendarSource: Send + Sync {
-    /// The calendar as stored, or `None` when no calendar is configured. Read once per
-    /// invocation, so an edit takes effect at the next tick without a redeploy.
-    fn load(&self) -> impl Future<Output = Result<Option<CalendarText>>> + Send;
+    /// Every configured calendar as stored; none when no calendar is configured. Read
+    /// once per invocation, so an edit takes effect at the next tick without a redeploy.
+    fn load(&self) -> impl Future<Output = Result<Vec<CalendarText>>> + Send;
 }
 
 /// CloudWatch metric alarms.

@@ -34,7 +34,9 @@ pub use cloudwatch::{
 };
 pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};
-pub use policies::{Autopilot, ForecastHistory, Functions, PolicySettings, all_policies};
+pub use policies::{
+    Autopilot, ForecastHistory, Functions, PolicySettings, QuietEffect, all_policies, quiet_effect,
+};
 pub use replay::{
     LIMIT, PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
     StaticWide, TickContext, TimelinePoint, compare, replay,

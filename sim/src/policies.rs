@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::{AlarmSpec, AlarmState, Metric, SimAlarm, Statistic};
 use super::cluster::SimCluster;
-use super::replay::{ReplayConfig, SimPolicy, StaticPeak, StaticPolicy, StaticWide, TickContext};
+use super::replay::{
+    PolicyResult, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy, StaticWide,
+    TickContext, replay,
+};
 use super::trace::Trace;
 use acu_pilot_core::calendar::Calendar;
 use acu_pilot_core::capacity::CapacityRange;
@@ -31,6 +34,7 @@ use acu_pilot_core::events::{self, AlarmMetric, ComparisonOperator, EventShape};
 use acu_pilot_core::forecast::{ForecastSpec, predict};
 use acu_pilot_core::policy::alarm::{decide, renews_boost};
 use acu_pilot_core::policy::prescale::{LayerChange, plan_prescale};
+use acu_pilot_core::policy::quiet::plan_quiet;
 use acu_pilot_core::tags::{self, LayerKind};
 
 /// The simulated cluster's identifier: a calendar entry must target it (`clusters: [sim]`).
@@ -326,6 +330,12 @@ impl Autopilot {
             LayerChange::Remove => self.cluster.remove_layer(LayerKind::Prescale),
             LayerChange::Keep | LayerChange::None => {}
         }
+        // The quiet layer, as the pre-scaler writes it (its one writer).
+        match plan_quiet(now, &window_refs, tags.layer(LayerKind::Quiet)).change {
+            LayerChange::Write(layer) => self.cluster.put_layer(&layer),
+            LayerChange::Remove => self.cluster.remove_layer(LayerKind::Quiet),
+            LayerChange::Keep | LayerChange::None => {}
+        }
     }
 
     /// The janitor: a high alarm still in ALARM goes through the alarm-handler again
@@ -450,6 +460,44 @@ fn to_event(
     }
 }
 
+/// What a calendar's quiet windows did to acu-pilot on a trace: the same run without
+/// them, compared with the run with them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuietEffect {
+    pub acu_hours_saved: f64,
+    pub cost_saved: f64,
+    /// Demand the quiet windows left unmet beyond what the run without them did.
+    pub unmet_acu_minutes_added: f64,
+    /// acu-pilot on the same trace and calendar without its quiet entries.
+    pub without_quiet: PolicyResult,
+}
+
+/// `None` when the calendar has no quiet entry, or the report has no acu-pilot run.
+pub fn quiet_effect(
+    trace: &Trace,
+    replay_config: &ReplayConfig,
+    config: &Config,
+    calendar: &Calendar,
+    report: &SimReport,
+) -> Option<QuietEffect> {
+    let with_quiet = report
+        .policies
+        .iter()
+        .find(|p| p.name == Functions::All.name())?;
+    if !calendar.has_quiet() {
+        return None;
+    }
+    let without = calendar.without_quiet();
+    let mut autopilot = Autopilot::new(Functions::All, replay_config, config, Some(&without));
+    let without_quiet = replay(trace, replay_config, &mut autopilot, &mut || {}).result;
+    Some(QuietEffect {
+        acu_hours_saved: without_quiet.acu_hours - with_quiet.acu_hours,
+        cost_saved: without_quiet.cost - with_quiet.cost,
+        unmet_acu_minutes_added: with_quiet.unmet_acu_minutes - without_quiet.unmet_acu_minutes,
+        without_quiet,
+    })
+}
+
 /// The policies of `acu-pilot simulate`, in report order (the replay adds `limit`).
 pub fn all_policies(
     trace: &Trace,
@@ -503,6 +551,37 @@ mod tests {
 
     fn policy<'a>(report: &'a crate::SimReport, name: &str) -> &'a crate::PolicyResult {
         report.policies.iter().find(|p| p.name == name).unwrap()
+    }
+
+    /// Issue #17: the shipped weekend quiet window on the week trace saves ACU-hours and
+    /// costs unmet demand; a hard cap, which no boost lifts, saves more and costs more.
+    #[test]
+    fn a_weekend_quiet_window_saves_acu_hours_at_a_cost_in_unmet_demand() {
+        let trace = Trace::parse(&shipped("traces/week.csv")).unwrap();
+        let replay = ReplayConfig::default();
+        let config = Config::default();
+        let effect = |yaml: &str| {
+            let calendar = Calendar::parse(yaml).unwrap();
+            let mut policies = all_policies(&trace, &replay, &config, Some(&calendar));
+            let report = compare(&trace, &replay, &mut policies, &mut || {});
+            quiet_effect(&trace, &replay, &config, &calendar, &report).unwrap()
+        };
+        let soft_yaml = shipped("calendar-week-quiet.yaml");
+        let soft = effect(&soft_yaml);
+        assert!(soft.acu_hours_saved > 1.0, "{soft:?}");
+        assert!(soft.unmet_acu_minutes_added > 0.0, "{soft:?}");
+        let hard = effect(&soft_yaml.replace("{max: 4}", "{max: 4, hard: true}"));
+        assert!(hard.acu_hours_saved > soft.acu_hours_saved, "{hard:?}");
+        assert!(
+            hard.unmet_acu_minutes_added > soft.unmet_acu_minutes_added,
+            "{hard:?}"
+        );
+        // Without quiet entries there is nothing to compare.
+        let plain =
+            Calendar::parse(&soft_yaml.replace("    quiet: {max: 4}\n", "    min: 1\n")).unwrap();
+        let mut policies = all_policies(&trace, &replay, &config, Some(&plain));
+        let report = compare(&trace, &replay, &mut policies, &mut || {});
+        assert!(quiet_effect(&trace, &replay, &config, &plain, &report).is_none());
     }
 
     #[test]

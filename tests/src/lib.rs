@@ -254,10 +254,27 @@ pub async fn create_cluster(id: &str, min: f64, max: f64, tags: &[(&str, &str)])
     create_cluster_in(&sdk_config().await, id, min, max, tags).await
 }
 
+/// The Aurora MySQL version test clusters run: one that can auto-pause (min 0).
+pub const PAUSING_VERSION: &str = "8.0.mysql_aurora.3.09.0";
+/// An Aurora MySQL version that cannot auto-pause.
+pub const NON_PAUSING_VERSION: &str = "8.0.mysql_aurora.3.04.4";
+
 /// [`create_cluster`] in the account of `sdk`.
 pub async fn create_cluster_in(
     sdk: &SdkConfig,
     id: &str,
+    min: f64,
+    max: f64,
+    tags: &[(&str, &str)],
+) -> String {
+    create_cluster_version_in(sdk, id, PAUSING_VERSION, min, max, tags).await
+}
+
+/// [`create_cluster_in`] on Aurora MySQL `version`.
+pub async fn create_cluster_version_in(
+    sdk: &SdkConfig,
+    id: &str,
+    version: &str,
     min: f64,
     max: f64,
     tags: &[(&str, &str)],
@@ -267,7 +284,7 @@ pub async fn create_cluster_in(
         .create_db_cluster()
         .db_cluster_identifier(id)
         .engine("aurora-mysql")
-        .engine_version("8.0.mysql_aurora.3.09.0")
+        .engine_version(version)
         .master_username("admin")
         .manage_master_user_password(true)
         .serverless_v2_scaling_configuration(

@@ -293,3 +293,68 @@ async fn plan_hints_at_a_larger_baseline_when_max_is_reached_every_day() {
         "{out}"
     );
 }
+
+/// Issue #17: what a quiet window would have saved on the cluster's own history. Six
+/// evenings at 2 ACU (its baseline min) with 18:00–21:00 at 6; a quiet window every day
+/// 17:00–22:00 UTC (min 0.5, cap 4) covers them: 30 quiet hours, 132 ACU-hours used, up to
+/// 18 saved by the lower min (1.5 ACU × 2 h × 6), 36 over the cap (2 ACU × 3 h × 6).
+#[tokio::test]
+async fn plan_estimates_what_a_quiet_window_would_have_saved_on_the_history() {
+    let now = Utc::now();
+    let id = unique_id("plan-quiet");
+    create_cluster(
+        &id,
+        2.0,
+        16.0,
+        &[
+            ("acu-pilot:managed", "true"),
+            ("acu-pilot:baseline", "min=2 max=16"),
+        ],
+    )
+    .await;
+    put_capacity_history(&id, &evenings(now, 6.0)).await;
+    let calendar = std::env::temp_dir().join(format!("{id}-calendar.yaml"));
+    std::fs::write(
+        &calendar,
+        format!(
+            "events:\n  - name: evenings\n    every: \"0 17 * * *\"\n    duration: 5h\n    clusters: [{id}]\n    quiet: {{min: 0.5, max: 4}}\n"
+        ),
+    )
+    .unwrap();
+    let calendar = calendar.display().to_string();
+    let env = [
+        ("ACU_PILOT_CALENDAR", calendar.as_str()),
+        ("ACU_PILOT_FORECAST", "false"),
+    ];
+    let now_arg = now.to_rfc3339();
+    let args = ["plan", "--cluster", &id, "--now", &now_arg];
+    let (ok, out, err) = cli_with_env(&[&args[..], &["--json", "--api-calls"]].concat(), &env);
+    assert!(ok, "{err}");
+    let calls = api_calls(&err);
+    assert_reads_only(&calls);
+    assert_eq!(count(&calls, "GetMetricData"), 1, "{calls:?}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let q = &plan["clusters"][0]["quiet_savings"];
+    let close = |field: &str, expected: f64| {
+        let got = q[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} in {q}"));
+        assert!(
+            (got - expected).abs() < 1e-6,
+            "{field}: {got} ≠ {expected} in {q}"
+        );
+    };
+    close("quiet_hours", 30.0);
+    close("acu_hours_used", 132.0);
+    close("acu_hours_at_min", 18.0);
+    close("acu_hours_over_cap", 36.0);
+    close("dollars_over_cap", 4.32);
+
+    let (ok, out, err) = cli_with_env(&args, &env);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("  quiet    30.0 h quiet since")
+            && out.contains("up to 18.0 ACU-h ($2.16) saved by the lower min"),
+        "{out}"
+    );
+}

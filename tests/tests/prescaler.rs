@@ -442,6 +442,117 @@ async fn a_calendar_in_ssm_is_read_once_per_tick() {
     );
 }
 
+/// Issue #17: one calendar per team under an SSM path, read with one GetParametersByPath.
+/// Both good calendars apply (a pre-scale and a quiet window, each named by its
+/// calendar); the broken one is reported by name with all its problems, and nothing else
+/// fails.
+#[tokio::test]
+async fn team_calendars_under_a_path_apply_and_a_broken_one_is_skipped_by_name() {
+    let _serial = serial();
+    let shop = managed_cluster("prescale-team-shop", 0.5, 16.0, &[]).await;
+    let dev = managed_cluster("prescale-team-dev", 0.5, 16.0, &[]).await;
+    let path = format!("/acu-pilot-tests/{shop}/calendars/");
+    let shop_yaml = format!(
+        "timezone: Europe/Berlin\nevents:\n  - name: launch\n    start: 2026-12-10T09:00\n    duration: 2h\n    clusters: [{shop}]\n    min: 6\n"
+    );
+    let dev_yaml = format!(
+        "events:\n  - name: launch\n    start: 2026-12-10T08:00\n    duration: 2h\n    clusters: [{dev}]\n    quiet: {{max: 2}}\n"
+    );
+    let broken_yaml = format!(
+        "events:\n  - name: sale\n    start: 2026-12-10T08:00\n    duration: 2h\n    clusters: [{shop}]\n    min: lots\n  - name: late\n    every: \"0 25 * * *\"\n    duration: 1h\n    clusters: [{dev}]\n    min: 1\n"
+    );
+    put_calendar_parameter(&format!("{path}shop"), &shop_yaml).await;
+    put_calendar_parameter(&format!("{path}dev"), &dev_yaml).await;
+    put_calendar_parameter(&format!("{path}ops/broken"), &broken_yaml).await;
+    let mut config = Config::default();
+    config.prescale.calendar_path = Some(path.clone());
+    config.prescale.forecast_enabled = false;
+
+    // 09:00 in Berlin in winter is 08:00 UTC: the shop's lead began at 07:30, the dev
+    // team's quiet window (UTC) starts now.
+    let (out, calls) = tick_at(&config, "2026-12-10T08:00:00Z").await;
+    assert_eq!(calls.count("GetParametersByPath"), 1, "{out:#}");
+    assert_eq!(window_names(report(&out, &shop)), vec!["shop/launch"]);
+    // Quiet windows show as the quiet layer, not among the pre-scale windows.
+    assert_eq!(report(&out, &dev)["quiet_layer"], "written", "{out:#}");
+    assert!(
+        cluster_tags(&dev).await["acu-pilot:quiet"].contains("by=calendar:dev/launch"),
+        "{out:#}"
+    );
+    assert_eq!(live_range(&shop).await, (6.0, 16.0));
+    assert_eq!(live_range(&dev).await, (0.5, 2.0));
+    assert!(
+        cluster_tags(&shop).await["acu-pilot:prescale"].contains("by=calendar:shop/launch"),
+        "{out:#}"
+    );
+    assert_eq!(out["errors"], serde_json::json!([]), "{out:#}");
+
+    let broken = &out["broken_calendars"];
+    assert_eq!(broken.as_array().map(Vec::len), Some(1), "{out:#}");
+    assert_eq!(broken[0]["calendar"], "ops/broken");
+    assert_eq!(
+        broken[0]["origin"],
+        format!("SSM parameter {path}ops/broken")
+    );
+    let problems = broken[0]["problems"].to_string();
+    assert!(problems.contains("events[0] (sale).min: "), "{problems}");
+    assert!(problems.contains("events[1] (late).every: "), "{problems}");
+    assert!(
+        calls.calls().iter().any(|c| c.operation == "PutEvents"
+            && c.body.contains("Calendar Invalid")
+            && c.body.contains("ops/broken")),
+        "the refusal is published"
+    );
+
+    // A repeated tick writes nothing to either cluster (it reports the broken calendar
+    // again: that event names the path, which holds the shop's id).
+    let (_, calls) = tick_at(&config, "2026-12-10T08:05:00Z").await;
+    for id in [&shop, &dev] {
+        let writes: Vec<String> = writes_for(&calls, id)
+            .into_iter()
+            .filter(|op| op != "PutEvents")
+            .collect();
+        assert!(writes.is_empty(), "{id}: {writes:?}");
+    }
+
+    // The same files checked together: the broken one is named with all its problems.
+    let dir = std::env::temp_dir().join(format!("acu-pilot-teams-{shop}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, yaml: &str| {
+        let file = dir.join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        file.display().to_string()
+    };
+    let (shop_file, dev_file, broken_file) = (
+        file("shop", &shop_yaml),
+        file("dev", &dev_yaml),
+        file("broken", &broken_yaml),
+    );
+    let (ok, stdout, stderr) = cli(&[
+        "calendar",
+        "check",
+        &shop_file,
+        &dev_file,
+        "--from",
+        "2026-12-01T00:00:00Z",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("calendar shop OK: 1 entry, timezone Europe/Berlin"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("dev/launch") && stdout.contains("shop/launch"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = cli(&["calendar", "check", &shop_file, &dev_file, &broken_file]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{broken_file}: invalid calendar (2 problems)")),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn a_dry_run_reports_the_layer_and_range_but_writes_neither() {
     let _serial = serial();

@@ -9,9 +9,11 @@
 //! earliest end, so it never outlives a window it was made from, and the next tick writes
 //! what the remaining windows want.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
 
 use crate::calendar::Window;
+use crate::capacity::{Acu, Guardrails};
 use crate::policy::prescale::LayerChange;
 use crate::tags::{Layer, LayerKind};
 
@@ -104,6 +106,88 @@ pub fn plan_quiet(now: DateTime<Utc>, windows: &[&Window], current: Option<&Laye
     }
 }
 
+/// Aurora Standard's price per ACU-hour in us-east-1 (the simulator's default too), for
+/// estimates in dollars.
+pub const PRICE_PER_ACU_HOUR: f64 = 0.12;
+
+/// What a cluster's quiet windows would have saved on its own capacity history, the
+/// series the forecast reads. Capacity is what Aurora billed; the demand below it is not
+/// in the series, so each figure is a bound, named for what it assumes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QuietSavings {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Hours of history inside a quiet window.
+    pub quiet_hours: f64,
+    /// What the cluster used in those hours.
+    pub acu_hours_used: f64,
+    /// Saved by the lower min, at most: each sample at or below the baseline min (the
+    /// cluster idling at its min) taken down to the quiet min. Demand may have held some
+    /// of it up.
+    pub acu_hours_at_min: f64,
+    /// Capacity above the cap: what a hard cap would have saved, as demand left unmet; a
+    /// soft cap gives it back when the high alarm's boost lifts it.
+    pub acu_hours_over_cap: f64,
+    pub dollars_at_min: f64,
+    pub dollars_over_cap: f64,
+}
+
+/// [`QuietSavings`] of `windows` (the quiet ones that target the cluster; others are
+/// ignored) on `history`, samples of one `period` each, oldest first. `None` when no
+/// sample falls in a quiet window.
+pub fn estimate_savings(
+    history: &[(DateTime<Utc>, f64)],
+    period: TimeDelta,
+    windows: &[&Window],
+    baseline_min: Acu,
+    guardrails: &Guardrails,
+) -> Option<QuietSavings> {
+    let hours = period.num_seconds() as f64 / 3600.0;
+    let lowest = if guardrails.allow_auto_pause {
+        guardrails.floor
+    } else {
+        guardrails.floor.max(Acu::HALF)
+    };
+    let (mut quiet_hours, mut used, mut at_min, mut over_cap) = (0.0, 0.0, 0.0, 0.0);
+    for &(at, acu) in history {
+        let active: Vec<_> = windows
+            .iter()
+            .filter_map(|w| w.quiet.filter(|_| w.start <= at && at < w.end))
+            .collect();
+        if active.is_empty() {
+            continue;
+        }
+        // Overlapping windows combine as plan_quiet combines them.
+        let min = active
+            .iter()
+            .map(|q| q.min.unwrap_or(lowest).max(lowest))
+            .min()
+            .unwrap_or(lowest);
+        let cap = active.iter().filter_map(|q| q.max).min();
+        quiet_hours += hours;
+        used += acu * hours;
+        if acu <= baseline_min.value() {
+            at_min += (acu - min.value()).max(0.0) * hours;
+        }
+        if let Some(cap) = cap {
+            over_cap += (acu - cap.value()).max(0.0) * hours;
+        }
+    }
+    if quiet_hours == 0.0 {
+        return None;
+    }
+    Some(QuietSavings {
+        from: history.first()?.0,
+        to: history.last()?.0,
+        quiet_hours,
+        acu_hours_used: used,
+        acu_hours_at_min: at_min,
+        acu_hours_over_cap: over_cap,
+        dollars_at_min: at_min * PRICE_PER_ACU_HOUR,
+        dollars_over_cap: over_cap * PRICE_PER_ACU_HOUR,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +267,59 @@ events:
             &crate::capacity::Guardrails::default(),
         );
         assert_eq!(p.layer.unwrap().by, "calendar:sale");
+    }
+}
+
+#[cfg(test)]
+mod savings_tests {
+    use super::*;
+    use crate::calendar::Calendar;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    /// Two hours of history at 5-minute samples: an idle hour at the baseline min 2, then
+    /// an hour at 6 ACU; the quiet window (min 0.5, cap 4) covers both.
+    #[test]
+    fn savings_count_the_idle_min_and_the_capacity_over_the_cap() {
+        let cal = Calendar::parse(
+            "events:\n  - name: night\n    start: 2026-11-20T00:00\n    duration: 2h\n    clusters: [db]\n    quiet: {min: 0.5, max: 4}\n",
+        )
+        .unwrap();
+        let windows = cal.windows(t("2026-11-19T00:00:00Z"), t("2026-11-21T00:00:00Z"));
+        let refs: Vec<&Window> = windows.iter().collect();
+        let history: Vec<_> = (0..36)
+            .map(|i| {
+                let at = t("2026-11-19T23:00:00Z") + TimeDelta::minutes(5 * i);
+                (at, if i < 24 { 2.0 } else { 6.0 })
+            })
+            .collect();
+        let guardrails = Guardrails::new(Acu::HALF, Acu::new(64.0).unwrap(), false).unwrap();
+        let s = estimate_savings(
+            &history,
+            TimeDelta::minutes(5),
+            &refs,
+            Acu::new(2.0).unwrap(),
+            &guardrails,
+        )
+        .unwrap();
+        // 00:00–01:00 at 2 (12 samples), 01:00–02:00 at 6; 23:00–00:00 is outside.
+        assert!((s.quiet_hours - 2.0).abs() < 1e-9, "{s:?}");
+        assert!((s.acu_hours_used - 8.0).abs() < 1e-9, "{s:?}");
+        assert!((s.acu_hours_at_min - 1.5).abs() < 1e-9, "{s:?}");
+        assert!((s.acu_hours_over_cap - 2.0).abs() < 1e-9, "{s:?}");
+        assert!((s.dollars_over_cap - 0.24).abs() < 1e-9, "{s:?}");
+        // No quiet window over the history: nothing to estimate.
+        assert_eq!(
+            estimate_savings(
+                &history[..12],
+                TimeDelta::minutes(5),
+                &refs,
+                Acu::HALF,
+                &guardrails
+            ),
+            None
+        );
     }
 }

@@ -29,7 +29,7 @@ use crate::model::{
     AlarmSpec, ClusterDetails, ClusterSpec, Instance, InstanceSpec, ParameterGroup,
     ParameterGroupSpec,
 };
-use crate::tags::{self, ALARM_CLUSTER, ALARM_ROLE, BASELINE, MANAGED, TTL};
+use crate::tags::{self, ALARM_CLUSTER, ALARM_ROLE, AUTO_PAUSE, BASELINE, MANAGED, TTL};
 
 pub const PROVISIONING: &str = "acu-pilot:provisioning";
 pub const DECOMMISSIONING: &str = "acu-pilot:decommissioning";

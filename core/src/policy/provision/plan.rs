@@ -180,6 +180,9 @@ pub(super) fn cluster_spec(
         (BASELINE.to_owned(), tags::format_baseline(target.range)),
         (PROVISIONING.to_owned(), target.followup.to_tag_value()),
     ];
+    if target.auto_pause {
+        tags.push((AUTO_PAUSE.to_owned(), "true".to_owned()));
+    }
     if let Some(hours) = create.ttl_hours {
         let ttl = now + TimeDelta::seconds((hours * 3600.0).round() as i64);
         tags.push((TTL.to_owned(), tags::format_instant(ttl)));
@@ -534,7 +537,13 @@ pub fn plan_onboard(
         )?,
     };
     check_auto_pause(engine, &c.engine_version, baseline.min)?;
+    if request.auto_pause {
+        check_auto_pause_opt_in(engine, &c.engine_version)?;
+    }
     let mut tags = Vec::new();
+    if request.auto_pause && !c.tags().auto_pause {
+        tags.push((AUTO_PAUSE.to_owned(), "true".to_owned()));
+    }
     if existing != Some(baseline) {
         tags.push((BASELINE.to_owned(), tags::format_baseline(baseline)));
     }
@@ -579,6 +588,7 @@ pub fn resume_target(details: &ClusterDetails) -> Result<Option<Target>> {
         engine,
         engine_version: c.engine_version.clone(),
         range,
+        auto_pause: c.tags().auto_pause,
         followup,
     }))
 }

@@ -26,6 +26,8 @@ pub struct Target {
     pub engine: Engine,
     pub engine_version: String,
     pub range: CapacityRange,
+    /// The owner's opt-in to auto-pause (the `acu-pilot:auto-pause` tag).
+    pub auto_pause: bool,
     pub followup: Followup,
 }
 
@@ -56,6 +58,8 @@ pub struct OnboardRequest {
     pub cluster_id: String,
     pub min_acu: Option<Acu>,
     pub max_acu: Option<Acu>,
+    /// The owner's opt-in to auto-pause; checked against the cluster's engine version.
+    pub auto_pause: bool,
     pub recipe_alarms: bool,
     pub ttl_hours: Option<f64>,
 }
@@ -106,6 +110,7 @@ pub(super) struct RawProvision {
     performance_insights_days: Option<i32>,
     recipe_alarms: Option<bool>,
     ttl_hours: Option<f64>,
+    auto_pause: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +119,7 @@ pub(super) struct RawOnboard {
     cluster_id: String,
     min_acu: Option<f64>,
     max_acu: Option<f64>,
+    auto_pause: Option<bool>,
     recipe_alarms: Option<bool>,
     ttl_hours: Option<f64>,
 }
@@ -327,6 +333,10 @@ pub(super) fn validate_provision(
     let max = Acu::in_field("max_acu", raw.max_acu.unwrap_or(DEFAULT_MAX_ACU))?;
     let range = CapacityRange::in_fields("min_acu", "max_acu", min, max)?;
     check_auto_pause(engine, &engine_version, range.min)?;
+    let auto_pause = raw.auto_pause.unwrap_or(false);
+    if auto_pause {
+        check_auto_pause_opt_in(engine, &engine_version)?;
+    }
 
     let db_subnet_group = raw
         .db_subnet_group
@@ -396,6 +406,7 @@ pub(super) fn validate_provision(
             engine,
             engine_version,
             range,
+            auto_pause,
             followup: Followup {
                 readers,
                 reader_tier,
@@ -432,6 +443,7 @@ pub(super) fn validate_onboard(raw: RawOnboard) -> Result<OnboardRequest> {
         cluster_id: raw.cluster_id,
         min_acu,
         max_acu,
+        auto_pause: raw.auto_pause.unwrap_or(false),
         recipe_alarms: raw.recipe_alarms.unwrap_or(false),
         ttl_hours: validate_ttl(raw.ttl_hours)?,
     })
@@ -451,12 +463,33 @@ pub fn check_auto_pause(engine: Engine, version: &str, min: Acu) -> Result<()> {
     Ok(())
 }
 
-/// Checks a range against what DescribeDBEngineVersions reported for the version.
+/// `auto_pause: true` only where the version can pause, by the same table.
+pub fn check_auto_pause_opt_in(engine: Engine, version: &str) -> Result<()> {
+    if !engine::supports_auto_pause(engine, version) {
+        return Err(Error::invalid(
+            "auto_pause",
+            format!(
+                "needs Aurora MySQL 3.08.0+ or Aurora PostgreSQL 13.15/14.12/15.7/16.3+; {version:?} cannot auto-pause"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a range, and an auto-pause opt-in, against what DescribeDBEngineVersions
+/// reported for the version (a version that can pause reports a smallest min of 0).
 pub fn check_engine_limits(
     range: CapacityRange,
+    auto_pause: bool,
     min_capacity: f64,
     max_capacity: f64,
 ) -> Result<()> {
+    if auto_pause && min_capacity > 0.0 {
+        return Err(Error::invalid(
+            "auto_pause",
+            format!("this engine version's smallest min is {min_capacity}: it cannot auto-pause"),
+        ));
+    }
     if range.min.value() < min_capacity {
         return Err(Error::invalid(
             "min_acu",

@@ -663,6 +663,7 @@ fn onboarding_refuses_an_engine_acu_pilot_does_not_know_naming_it() {
         max_acu: None,
         recipe_alarms: true,
         ttl_hours: None,
+        auto_pause: false,
     };
     let managed = BTreeMap::from([("acu-pilot:managed".to_owned(), "true".to_owned())]);
     let cluster = details("graph", "available", "neptune", "1.3.2.0", managed);
@@ -679,6 +680,7 @@ fn onboarding_takes_the_live_range_as_baseline_once() {
         cluster_id: "legacy".into(),
         min_acu: None,
         max_acu: None,
+        auto_pause: false,
         recipe_alarms: true,
         ttl_hours: None,
     };
@@ -716,6 +718,56 @@ fn onboarding_takes_the_live_range_as_baseline_once() {
         plan.tags,
         vec![("acu-pilot:baseline".to_owned(), "min=0.5 max=32".to_owned())]
     );
+}
+
+/// Issue #17: a per-cluster opt-in to auto-pause, refused where the version cannot pause.
+#[test]
+fn requests_and_onboard_accept_an_auto_pause_opt_in_only_where_the_engine_pauses() {
+    let p = provision(json!({"auto_pause": true})).unwrap();
+    assert!(p.target.auto_pause);
+    let spec = cluster_spec(&p.target, &p.create, &Observed::default(), now());
+    assert!(
+        spec.tags
+            .contains(&("acu-pilot:auto-pause".to_owned(), "true".to_owned()))
+    );
+    let err = provision(json!({"auto_pause": true, "engine_version": "8.0.mysql_aurora.3.04.0"}))
+        .unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    assert!(!provision(json!({})).unwrap().target.auto_pause);
+
+    let request = OnboardRequest {
+        cluster_id: "legacy".into(),
+        min_acu: None,
+        max_acu: None,
+        auto_pause: true,
+        recipe_alarms: false,
+        ttl_hours: None,
+    };
+    let managed = BTreeMap::from([("acu-pilot:managed".to_owned(), "true".to_owned())]);
+    let older = details(
+        "legacy",
+        "available",
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.04.0",
+        managed.clone(),
+    );
+    let err = plan_onboard(&request, &older, &BTreeSet::new(), now()).unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    let mut pausing = details(
+        "legacy",
+        "available",
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.09.0",
+        managed,
+    );
+    let plan = plan_onboard(&request, &pausing, &BTreeSet::new(), now()).unwrap();
+    assert!(
+        plan.tags
+            .contains(&("acu-pilot:auto-pause".to_owned(), "true".to_owned()))
+    );
+    pausing.cluster.tags.extend(plan.tags.iter().cloned());
+    let again = plan_onboard(&request, &pausing, &BTreeSet::new(), now()).unwrap();
+    assert!(again.tags.is_empty(), "{again:?}");
 }
 
 #[test]
@@ -771,4 +823,15 @@ proptest! {
             prop_assert_eq!(field_of(result.unwrap_err()), "max_acu");
         }
     }
+}
+
+/// Where DescribeDBEngineVersions answers, its smallest min decides whether the version
+/// can pause, for an opt-in as for a min-0 range.
+#[test]
+fn an_auto_pause_opt_in_needs_a_version_whose_smallest_min_is_zero() {
+    let range = CapacityRange::new(Acu::HALF, Acu::new(16.0).unwrap()).unwrap();
+    assert!(check_engine_limits(range, true, 0.0, 256.0).is_ok());
+    let err = check_engine_limits(range, true, 0.5, 256.0).unwrap_err();
+    assert!(err.to_string().contains("auto_pause"), "{err}");
+    assert!(check_engine_limits(range, false, 0.5, 256.0).is_ok());
 }
