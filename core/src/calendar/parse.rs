@@ -781,7 +781,6 @@ fn tag_selector(field: &Loose<RawSelector>) -> Result<Targets, String> {
         }
     };
     let text = text(tag, "key=value")?;
-    let (key, value) =
-        crate::tags::parse_selector(&text).map_err(|m| format!("{m}; {expected}"))?;
+    let (key, value) = crate::tags::parse_selector(text).map_err(|m| format!("{m}; {expected}"))?;
     Ok(Targets::Tag { key, value })
 }
