@@ -10,6 +10,7 @@
 //! - [`replay`](mod@replay): the engine, the [`SimPolicy`] trait and the report.
 //! - [`topology`]: a cluster of instances — a writer and readers with promotion tiers —
 //!   with per-role and cluster-average metrics, replayed through the same policies.
+//! - [`settings`]: the simulated functions' settings and alarms (the config's `policy`).
 //! - [`policies`]: `alarms-only`, `prescale-only` and `acu-pilot`, built from the
 //!   alarm-handler's, pre-scaler's and janitor's real decisions ([`all_policies`]).
 //!
@@ -25,6 +26,7 @@ pub mod import;
 pub mod model;
 pub mod policies;
 pub mod replay;
+pub mod settings;
 pub mod topology;
 pub mod trace;
 
@@ -34,13 +36,12 @@ pub use cloudwatch::{
 };
 pub use cluster::SimCluster;
 pub use model::{AuroraModel, ModelState};
-pub use policies::{
-    Autopilot, ForecastHistory, Functions, PolicySettings, QuietEffect, all_policies, quiet_effect,
-};
+pub use policies::{Autopilot, Functions, QuietEffect, all_policies, quiet_effect};
 pub use replay::{
     LIMIT, PolicyResult, PolicyRun, ReplayConfig, SimPolicy, SimReport, StaticPeak, StaticPolicy,
     StaticWide, TickContext, TimelinePoint, compare, replay,
 };
+pub use settings::{CLUSTER_ID, ForecastHistory, PolicySettings};
 pub use trace::{Sample, SplitMix64, Trace, TraceError, TraceKind, generate};
 
 /// Said wherever a simulated figure is reported.

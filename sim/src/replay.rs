@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::MODEL_NOTE;
 use super::cloudwatch::{Datapoint, Metric, Metrics, Statistic};
 use super::model::{AuroraModel, ModelError};
-use super::policies::{Functions, PolicySettings};
+use super::settings::PolicySettings;
 use super::trace::{Sample, Trace};
 use acu_pilot_core::capacity::{Acu, CapacityRange, Guardrails};
 use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
@@ -141,6 +141,12 @@ pub trait SimPolicy {
     /// The range the cluster should have from `ctx.now`, or `None` to leave it. Returning
     /// the live range is not a call either: reconcile only modifies on a difference.
     fn on_tick(&mut self, ctx: &TickContext<'_>) -> Option<CapacityRange>;
+
+    /// Whether the report's baseline advice is read off this policy's run: the one that
+    /// manages the cluster the way production would.
+    fn advises_baseline(&self) -> bool {
+        false
+    }
 }
 
 /// `static`: the range is never touched.
@@ -393,6 +399,7 @@ pub fn compare(
     policies: &mut [Box<dyn SimPolicy>],
     progress: &mut dyn FnMut(),
 ) -> SimReport {
+    let advising = policies.iter().position(|policy| policy.advises_baseline());
     let mut runs: Vec<PolicyRun> = policies
         .iter_mut()
         .map(|policy| replay(trace, config, policy.as_mut(), progress))
@@ -411,7 +418,7 @@ pub fn compare(
             peak_acu: trace.peak(),
         },
         policies: runs.iter().map(|run| run.result.clone()).collect(),
-        baseline_hint: managed_baseline_hint(trace, config, &runs),
+        baseline_hint: advising.and_then(|i| managed_baseline_hint(trace, config, &runs[i])),
         runs,
     }
 }
@@ -419,11 +426,8 @@ pub fn compare(
 fn managed_baseline_hint(
     trace: &Trace,
     config: &ReplayConfig,
-    runs: &[PolicyRun],
+    managed: &PolicyRun,
 ) -> Option<BaselineHint> {
-    let managed = runs
-        .iter()
-        .find(|run| run.result.name == Functions::All.name())?;
     let capacity: Vec<(DateTime<Utc>, f64)> = managed
         .timeline
         .iter()
