@@ -61,21 +61,7 @@ impl Aws {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                let err = sdk_error("ListAccountsForParent", e);
-                match err {
-                    Error::Aws {
-                        operation,
-                        code,
-                        message,
-                        retryable,
-                    } => Error::Aws {
-                        operation,
-                        code,
-                        message: format!("targets: {parent}: {message}"),
-                        retryable,
-                    },
-                    other => other,
-                }
+                sdk_error("ListAccountsForParent", e).about(format_args!("targets: {parent}"))
             })?;
             accounts.extend(
                 page.accounts()

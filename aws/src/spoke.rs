@@ -70,22 +70,11 @@ impl Aws {
             origin.account,
             role.trim_start_matches('/')
         );
-        let refused = |e: Error| match e {
-            Error::Aws {
-                operation,
-                code,
-                message,
-                retryable,
-            } => Error::Aws {
-                operation,
-                code,
-                message: format!(
-                    "account {}: cannot assume the spoke role {role_arn} (is acu-pilot's spoke stack deployed there?): {message}",
-                    origin.account
-                ),
-                retryable,
-            },
-            other => other,
+        let refused = |e: Error| {
+            e.about(format_args!(
+                "account {}: cannot assume the spoke role {role_arn} (is acu-pilot's spoke stack deployed there?)",
+                origin.account
+            ))
         };
         let out = self
             .sts

@@ -75,6 +75,25 @@ impl Error {
         }
     }
 
+    /// An AWS error with what it was about in front of its message (which target, which
+    /// role); other errors unchanged.
+    pub fn about(self, context: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Aws {
+                operation,
+                code,
+                message,
+                retryable,
+            } => Error::Aws {
+                operation,
+                code,
+                message: format!("{context}: {message}"),
+                retryable,
+            },
+            other => other,
+        }
+    }
+
     /// The AWS error code, when this came from AWS.
     pub fn aws_code(&self) -> Option<&str> {
         match self {
