@@ -105,6 +105,15 @@ alarm=$(sed -e "s/shop-db/$cluster/g" -e 's/123456789012/000000000000/g' \
 echo "$provision" >"$results/provision.json"
 echo "$alarm" >"$results/alarm.json"
 echo "==> setting up $cluster in the emulator (provisioned, then boosted by its high alarm)" >&2
+# Creating a cluster needs acu-pilot's ownership key (docs/security.md): the stack keeps it
+# in a secret, the bench in a SecureString of the emulator, as the demo does.
+"$root/.venv-ministack/bin/python" - <<'PY'
+import boto3, secrets
+boto3.client("ssm").put_parameter(
+    Name="/acu-pilot-bench/ownership-key", Type="SecureString",
+    Value=secrets.token_hex(32), Overwrite=True)
+PY
+export ACU_PILOT_OWNERSHIP_KEY_PARAMETER=/acu-pilot-bench/ownership-key
 for _ in 1 2 3 4 5; do
   status=$("$cli" invoke provisioner --event "$results/provision.json" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("status"))')
   [ "$status" = complete ] && break
