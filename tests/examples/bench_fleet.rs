@@ -17,11 +17,8 @@ use acu_pilot_app::fleet;
 use acu_pilot_app::janitor::JanitorSweep;
 use acu_pilot_aws::cloudwatch::CloudWatchAlarms;
 use acu_pilot_aws::{Aws, CallRecorder, SdkConfig};
-use acu_pilot_core::capacity::Acu;
 use acu_pilot_core::config::Config;
-use acu_pilot_core::ownership::{CREATED_BY, Resource};
-use acu_pilot_core::policy::provision;
-use acu_pilot_ports::Alarms;
+use acu_pilot_tests::bench::{self, Sweep, print_breakdown_and_growth};
 use acu_pilot_tests::*;
 use futures::stream::{self, StreamExt};
 use serde_json::json;
@@ -40,25 +37,7 @@ const SPOKE_ROLE: &str = "acu-pilot-spoke-janitor";
 async fn add_cluster(sdk: &SdkConfig, alarms: &CloudWatchAlarms, n: usize) {
     let id = format!("fleet-bench-{n:04}");
     create_managed_in(sdk, &id, 0.5, 16.0, &[]).await;
-    let max = Acu::new(16.0).expect("max");
-    for (spec, mut tags) in provision::alarm_specs(&id, max, true) {
-        tags.push((
-            CREATED_BY.to_owned(),
-            ownership_key().proof(Resource::Alarm(&spec.name)),
-        ));
-        alarms.put(&spec, &tags).await.expect("put alarm");
-    }
-}
-
-struct Row {
-    fleet: usize,
-    swept: u64,
-    seen: u64,
-    millis: f64,
-    calls: usize,
-    writes: usize,
-    events: usize,
-    breakdown: String,
+    bench::put_recipe_alarms(alarms, &id).await;
 }
 
 #[tokio::main]
@@ -127,25 +106,10 @@ async fn main() {
             .as_array()
             .expect("outcomes")
             .iter()
-            .map(|o| o["result"]["clusters_seen"].as_u64().unwrap_or(0))
+            .map(|o| o["result"]["clusters_seen"].as_u64().unwrap_or(0) as usize)
             .sum();
-        let writes = calls.writes();
-        let events = writes.iter().filter(|op| *op == "PutEvents").count();
-        rows.push(Row {
-            fleet: fleet_size,
-            swept: out["swept"].as_u64().unwrap_or(0),
-            seen,
-            millis,
-            calls: calls.operations().len(),
-            writes: writes.len() - events,
-            events,
-            breakdown: calls
-                .counts()
-                .iter()
-                .map(|(op, n)| format!("{op}={n}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        });
+        let swept = out["swept"].as_u64().unwrap_or(0);
+        rows.push((swept, Sweep::measured(fleet_size, seen, millis, &calls)));
     }
 
     println!();
@@ -153,39 +117,29 @@ async fn main() {
         "| clusters | accounts swept | clusters seen | tick ms | ms/cluster | API calls | calls/cluster | write calls | PutEvents |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
+    for (swept, r) in &rows {
         println!(
             "| {} | {} | {} | {:.0} | {:.2} | {} | {:.3} | {} | {} |",
             r.fleet,
-            r.swept,
+            swept,
             r.seen,
             r.millis,
             r.millis / r.seen as f64,
             r.calls,
-            r.calls as f64 / r.seen as f64,
+            r.calls_per_cluster(),
             r.writes,
             r.events,
         );
     }
-    println!();
-    for r in &rows {
-        println!("calls at {}: {}", r.fleet, r.breakdown);
-    }
-    let (small, large) = (&rows[0], &rows[1]);
-    let size = large.seen as f64 / small.seen as f64;
-    println!(
-        "\n{}x the clusters: {:.2}x the calls, {:.2}x the time (linear = {:.2}x)",
-        size,
-        large.calls as f64 / small.calls as f64,
-        large.millis / small.millis,
-        size,
-    );
+    let sweeps: Vec<&Sweep> = rows.iter().map(|(_, sweep)| sweep).collect();
+    print_breakdown_and_growth(&sweeps);
+    let large = sweeps[sweeps.len() - 1];
     let mut failed = false;
-    if rows.iter().any(|r| r.writes > 0) {
+    if sweeps.iter().any(|r| r.writes > 0) {
         eprintln!("FAIL: a tick over an unchanged fleet made write calls");
         failed = true;
     }
-    if large.calls as f64 / large.seen as f64 > MAX_CALLS_PER_CLUSTER_AT_1000 {
+    if large.calls_per_cluster() > MAX_CALLS_PER_CLUSTER_AT_1000 {
         eprintln!(
             "FAIL: {} calls for {} clusters, more than {MAX_CALLS_PER_CLUSTER_AT_1000} per cluster",
             large.calls, large.seen

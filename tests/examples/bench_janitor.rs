@@ -14,11 +14,8 @@ use std::time::Instant;
 
 use acu_pilot_app::janitor::{NoDecommission, Scope, sweep};
 use acu_pilot_aws::cloudwatch::CloudWatchAlarms;
-use acu_pilot_core::capacity::Acu;
 use acu_pilot_core::config::Config;
-use acu_pilot_core::ownership::{CREATED_BY, Resource};
-use acu_pilot_core::policy::provision;
-use acu_pilot_ports::Alarms;
+use acu_pilot_tests::bench::{self, Sweep, print_breakdown_and_growth};
 use acu_pilot_tests::*;
 use futures::stream::{self, StreamExt};
 
@@ -38,24 +35,7 @@ async fn add_cluster(alarms: &CloudWatchAlarms, n: usize) {
         ],
     )
     .await;
-    let max = Acu::new(16.0).expect("max");
-    for (spec, mut tags) in provision::alarm_specs(&id, max, true) {
-        tags.push((
-            CREATED_BY.to_owned(),
-            ownership_key().proof(Resource::Alarm(&spec.name)),
-        ));
-        alarms.put(&spec, &tags).await.expect("put alarm");
-    }
-}
-
-struct Row {
-    fleet: usize,
-    seen: usize,
-    millis: f64,
-    calls: usize,
-    writes: usize,
-    events: usize,
-    breakdown: String,
+    bench::put_recipe_alarms(alarms, &id).await;
 }
 
 #[tokio::main]
@@ -98,22 +78,12 @@ async fn main() {
         let started = Instant::now();
         let summary = run().await.expect("sweep");
         let millis = started.elapsed().as_secs_f64() * 1000.0;
-        let writes = calls.writes();
-        let events = writes.iter().filter(|op| *op == "PutEvents").count();
-        rows.push(Row {
+        rows.push(Sweep::measured(
             fleet,
-            seen: summary.clusters_seen,
+            summary.clusters_seen,
             millis,
-            calls: calls.operations().len(),
-            writes: writes.len() - events,
-            events,
-            breakdown: calls
-                .counts()
-                .iter()
-                .map(|(op, n)| format!("{op}={n}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        });
+            &calls,
+        ));
         assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     }
 
@@ -130,24 +100,12 @@ async fn main() {
             r.millis,
             r.millis / r.seen as f64,
             r.calls,
-            r.calls as f64 / r.seen as f64,
+            r.calls_per_cluster(),
             r.writes,
             r.events,
         );
     }
-    println!();
-    for r in &rows {
-        println!("calls at {}: {}", r.fleet, r.breakdown);
-    }
-    let (small, large) = (&rows[0], &rows[1]);
-    let size = large.seen as f64 / small.seen as f64;
-    println!(
-        "\n{}x the clusters: {:.2}x the calls, {:.2}x the time (linear = {:.2}x)",
-        size,
-        large.calls as f64 / small.calls as f64,
-        large.millis / small.millis,
-        size,
-    );
+    print_breakdown_and_growth(&rows.iter().collect::<Vec<_>>());
     let mut failed = false;
     if rows.iter().any(|r| r.writes > 0) {
         eprintln!("FAIL: a sweep of an unchanged fleet made write calls");
@@ -155,7 +113,7 @@ async fn main() {
     }
     if let Some(r) = rows
         .iter()
-        .find(|r| r.calls as f64 / r.seen as f64 > MAX_CALLS_PER_CLUSTER)
+        .find(|r| r.calls_per_cluster() > MAX_CALLS_PER_CLUSTER)
     {
         eprintln!(
             "FAIL: {} calls for {} clusters, more than {MAX_CALLS_PER_CLUSTER} per cluster",

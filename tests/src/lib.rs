@@ -14,6 +14,7 @@ use acu_pilot_core::config::Config;
 use aws_sdk_rds::types::{ServerlessV2ScalingConfiguration, Tag};
 use chrono::{DateTime, Utc};
 
+pub mod bench;
 pub mod deploy;
 pub mod race;
 
