@@ -17,6 +17,7 @@ use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::{Forecast, ForecastSpec, predict};
+use acu_pilot_core::history::MetricHistory;
 use acu_pilot_core::policy::janitor::RangeVerdict;
 use acu_pilot_core::policy::prescale::{ActiveWindow, LayerChange, plan_prescale};
 use acu_pilot_core::policy::quiet::plan_quiet;
@@ -342,30 +343,49 @@ pub async fn forecast_for(
     )
 }
 
-/// [`forecast_for`], with the capacity history it was made from (for `plan`'s advice).
+/// [`forecast_for`], with the metric history it was made from (for `plan`'s advice).
+/// The forecast learns from the load the history shows, not from the capacity alone
+/// ([`MetricHistory::load`]): a min it held is not learnt as load.
 pub async fn forecast_with_history(
     metrics: &impl Metrics,
     config: &Config,
     cluster: &Cluster,
     windows: &[&Window],
     now: DateTime<Utc>,
-) -> Result<Option<(Forecast, Vec<(DateTime<Utc>, f64)>)>> {
+) -> Result<Option<(Forecast, MetricHistory)>> {
     let auto_window = windows.iter().any(|w| w.min == MinSpec::Auto);
     if !config.prescale.forecast_enabled || !(forecast_applies(cluster, config) || auto_window) {
         return Ok(None);
     }
     let spec = ForecastSpec::from_config(&config.prescale);
-    let samples = metrics
-        .capacity_history(
+    let history = metrics
+        .history(
             &cluster.id,
             now - spec.lookback(),
             now,
             config.prescale.period,
         )
         .await?;
-    let forecast = predict(&samples, now, &spec);
-    tracing::info!(samples = samples.len(), peak = ?forecast.predicted_peak, explanation = %forecast.explanation, "forecast");
-    Ok(Some((forecast, samples)))
+    let (load, estimate) = history.load();
+    let mut forecast = predict(&load, now, &spec);
+    if let (Some(share), lowered @ 1..) = (estimate.reference_share, estimate.lowered) {
+        forecast.explanation.push_str(&format!(
+            "; learnt from the load, not the capacity: in {lowered} of {} periods CPUUtilization \
+             says a held min kept capacity above the load (the load used {:.0} % of capacity \
+             where capacity followed it)",
+            load.len(),
+            share * 100.0
+        ));
+    }
+    tracing::info!(
+        samples = load.len(),
+        reference_share = ?estimate.reference_share,
+        lowered = estimate.lowered,
+        peak = ?forecast.predicted_peak,
+        explanation = %forecast.explanation,
+        "forecast"
+    );
+    Ok(Some((forecast, history)))
 }
 
 #[tracing::instrument(skip_all, fields(cluster = %cluster.id))]
@@ -680,15 +700,15 @@ mod tests {
     }
 
     impl Metrics for CountingMetrics {
-        async fn capacity_history(
+        async fn history(
             &self,
             cluster_id: &str,
             _: DateTime<Utc>,
             _: DateTime<Utc>,
             _: std::time::Duration,
-        ) -> Result<Vec<(DateTime<Utc>, f64)>> {
+        ) -> Result<MetricHistory> {
             self.calls.lock().unwrap().push(cluster_id.to_owned());
-            Ok(Vec::new())
+            Ok(MetricHistory::default())
         }
     }
 

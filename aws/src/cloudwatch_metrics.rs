@@ -9,14 +9,21 @@ use chrono::{DateTime, Utc};
 use crate::error::sdk_error;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::events::{CLUSTER_DIMENSION, ROLE_DIMENSION, WRITER_ROLE};
+use acu_pilot_core::history::{MetricHistory, Series};
 use acu_pilot_ports::Metrics;
 
 pub const NAMESPACE: &str = "AWS/RDS";
 pub const CAPACITY_METRIC: &str = "ServerlessDatabaseCapacity";
 
-/// The ids of the two queries in each request: the writer's series and the cluster's.
-const WRITER_QUERY: &str = "writer";
-const CLUSTER_QUERY: &str = "cluster";
+/// The series the forecast reads (`acu_pilot_core::history`), each the writer's and the
+/// cluster's: (query id, metric) pairs, the id prefixed with `writer_` or `cluster_`.
+const SERIES: [(&str, &str); 3] = [
+    ("capacity", CAPACITY_METRIC),
+    ("cpu", "CPUUtilization"),
+    ("acu", "ACUUtilization"),
+];
+const WRITER_PREFIX: &str = "writer_";
+const CLUSTER_PREFIX: &str = "cluster_";
 
 #[derive(Clone, Debug)]
 pub struct CloudWatchMetrics {
@@ -38,13 +45,13 @@ fn chrono_time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 }
 
 impl Metrics for CloudWatchMetrics {
-    async fn capacity_history(
+    async fn history(
         &self,
         cluster_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         period: Duration,
-    ) -> Result<Vec<(DateTime<Utc>, f64)>> {
+    ) -> Result<MetricHistory> {
         let period = i32::try_from(period.as_secs())
             .ok()
             .filter(|p| *p >= 60)
@@ -57,9 +64,9 @@ impl Metrics for CloudWatchMetrics {
         // The writer's own series (`DBClusterIdentifier` + `Role=WRITER`), the one the
         // alarms read: the cluster-level series is the average over every instance, which
         // idle tier-2 readers dilute, and a forecast learnt on it under-predicts the
-        // writer's peak by the same factor (docs/alarms.md). The cluster series comes in
-        // the same request, and is used only where the writer's has no data at all.
-        let query = |id: &str, dimensions: Vec<Dimension>| {
+        // writer's peak by the same factor (docs/alarms.md). The cluster's series come in
+        // the same request, and are used only where the writer's capacity has no data.
+        let query = |id: String, metric: &str, dimensions: Vec<Dimension>| {
             MetricDataQuery::builder()
                 .id(id)
                 .metric_stat(
@@ -67,7 +74,7 @@ impl Metrics for CloudWatchMetrics {
                         .metric(
                             Metric::builder()
                                 .namespace(NAMESPACE)
-                                .metric_name(CAPACITY_METRIC)
+                                .metric_name(metric)
                                 .set_dimensions(Some(dimensions))
                                 .build(),
                         )
@@ -86,12 +93,22 @@ impl Metrics for CloudWatchMetrics {
             .name(ROLE_DIMENSION)
             .value(WRITER_ROLE)
             .build();
-        let queries = vec![
-            query(WRITER_QUERY, vec![cluster.clone(), writer]),
-            query(CLUSTER_QUERY, vec![cluster]),
-        ];
-        // One request for the whole lookback (4 weeks at 5 minutes is ~8,000 points, far
-        // under GetMetricData's 100,800 per call); a NextToken only follows if AWS splits.
+        let queries = SERIES
+            .iter()
+            .flat_map(|(id, metric)| {
+                [
+                    query(
+                        format!("{WRITER_PREFIX}{id}"),
+                        metric,
+                        vec![cluster.clone(), writer.clone()],
+                    ),
+                    query(format!("{CLUSTER_PREFIX}{id}"), metric, vec![cluster.clone()]),
+                ]
+            })
+            .collect();
+        // One request for the whole lookback (4 weeks at 5 minutes is ~8,000 points a
+        // series, ~48,000 for the six, under GetMetricData's 100,800 per call); a NextToken
+        // only follows if AWS splits.
         let mut pages = self
             .client
             .get_metric_data()
@@ -101,16 +118,12 @@ impl Metrics for CloudWatchMetrics {
             .scan_by(ScanBy::TimestampAscending)
             .into_paginator()
             .send();
-        let (mut writer, mut cluster) = (Vec::new(), Vec::new());
+        let mut series: std::collections::BTreeMap<String, Series> = Default::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error("GetMetricData", e))?;
             for result in page.metric_data_results() {
-                let into = match result.id() {
-                    Some(WRITER_QUERY) => &mut writer,
-                    Some(CLUSTER_QUERY) => &mut cluster,
-                    _ => continue,
-                };
-                into.extend(
+                let Some(id) = result.id() else { continue };
+                series.entry(id.to_owned()).or_default().extend(
                     result
                         .timestamps()
                         .iter()
@@ -119,8 +132,23 @@ impl Metrics for CloudWatchMetrics {
                 );
             }
         }
-        let mut samples = if writer.is_empty() { cluster } else { writer };
-        samples.sort_by_key(|(t, _)| *t);
-        Ok(samples)
+        let writer_has_data = series
+            .get(&format!("{WRITER_PREFIX}{}", SERIES[0].0))
+            .is_some_and(|s| !s.is_empty());
+        let prefix = if writer_has_data {
+            WRITER_PREFIX
+        } else {
+            CLUSTER_PREFIX
+        };
+        let mut take = |id: &str| {
+            let mut values = series.remove(&format!("{prefix}{id}")).unwrap_or_default();
+            values.sort_by_key(|(t, _)| *t);
+            values
+        };
+        Ok(MetricHistory {
+            capacity: take(SERIES[0].0),
+            cpu: take(SERIES[1].0),
+            acu: take(SERIES[2].0),
+        })
     }
 }

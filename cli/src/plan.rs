@@ -159,7 +159,7 @@ async fn plan_cluster(
     let active: Vec<&Window> = active.iter().collect();
     let (forecast, history, forecast_error) =
         match forecast_with_history(metrics, config, cluster, &active, now).await {
-            Ok(Some((f, history))) => (Some(f), history, None),
+            Ok(Some((f, history))) => (Some(f), history.capacity, None),
             Ok(None) => (None, Vec::new(), None),
             Err(e) => (None, Vec::new(), Some(e.to_string())),
         };
@@ -226,8 +226,9 @@ async fn quiet_savings(
     let baseline_min = tags.baseline.or(cluster.range)?.min;
     let history = if history.is_empty() {
         metrics
-            .capacity_history(&cluster.id, from, now, config.prescale.period)
+            .history(&cluster.id, from, now, config.prescale.period)
             .await
+            .map(|h| h.capacity)
             .inspect_err(|e| tracing::warn!(cluster = %cluster.id, error = %e, "no history for the quiet savings"))
             .ok()?
     } else {

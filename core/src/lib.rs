@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod fleet;
 pub mod forecast;
+pub mod history;
 #[cfg(test)]
 mod hostile_input;
 pub mod model;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use acu_pilot_core::capacity::CapacityRange;
 use acu_pilot_core::engine::Engine;
 use acu_pilot_core::error::Result;
+use acu_pilot_core::history::MetricHistory;
 pub use acu_pilot_core::model::{
     Alarm, AlarmSpec, CalendarText, Cluster, ClusterDetails, ClusterSpec, EngineLimits, Instance,
     InstanceSpec, ParameterGroup, ParameterGroupSpec,
@@ -53,16 +54,17 @@ pub trait Notifier: Send + Sync {
 
 /// A cluster's CloudWatch metric history.
 pub trait Metrics: Send + Sync {
-    /// `ServerlessDatabaseCapacity` (statistic Maximum, one value per `period`) of the
-    /// cluster's writer (`Role=WRITER`; the cluster-wide series only where the writer's
-    /// has no data) over `[from, to)`, oldest first: one GetMetricData, all its pages.
-    fn capacity_history(
+    /// `ServerlessDatabaseCapacity`, `CPUUtilization` and `ACUUtilization` (statistic
+    /// Maximum, one value per `period`) of the cluster's writer (`Role=WRITER`; the
+    /// cluster-wide series only where the writer's has no data) over `[from, to)`, oldest
+    /// first: one GetMetricData, all its pages.
+    fn history(
         &self,
         cluster_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         period: Duration,
-    ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, f64)>>> + Send;
+    ) -> impl Future<Output = Result<MetricHistory>> + Send;
 }
 
 /// Where the calendars live.

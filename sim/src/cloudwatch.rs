@@ -14,6 +14,10 @@ pub enum Metric {
     ServerlessDatabaseCapacity,
     #[serde(rename = "ACUUtilization")]
     AcuUtilization,
+    /// The share of max ACU's CPU the load used, as Aurora reports it: the model counts
+    /// the load the capacity served (demand up to capacity) as its CPU.
+    #[serde(rename = "CPUUtilization")]
+    CpuUtilization,
 }
 
 impl Metric {
@@ -21,6 +25,7 @@ impl Metric {
         match self {
             Metric::ServerlessDatabaseCapacity => "ServerlessDatabaseCapacity",
             Metric::AcuUtilization => "ACUUtilization",
+            Metric::CpuUtilization => "CPUUtilization",
         }
     }
 }
@@ -70,6 +75,7 @@ struct Minute {
     secs: f64,
     capacity: Stats,
     utilization: Stats,
+    cpu: Stats,
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -115,8 +121,9 @@ impl Metrics {
         }
     }
 
-    /// Records `secs` seconds from `at` at `capacity` ACU with the range's `max`.
-    pub fn record(&mut self, at: DateTime<Utc>, secs: f64, capacity: f64, max: f64) {
+    /// Records `secs` seconds from `at` at `capacity` ACU serving `demand` ACU, with the
+    /// range's `max`.
+    pub fn record(&mut self, at: DateTime<Utc>, secs: f64, capacity: f64, demand: f64, max: f64) {
         let t = at.timestamp();
         let start = t.div_euclid(RESOLUTION_SECS) * RESOLUTION_SECS;
         if self.minutes.last().is_none_or(|m| m.start != start) {
@@ -125,12 +132,14 @@ impl Metrics {
                 secs: 0.0,
                 capacity: Stats::new(),
                 utilization: Stats::new(),
+                cpu: Stats::new(),
             });
         }
         let minute = self.minutes.last_mut().expect("pushed above");
         minute.secs += secs;
         minute.capacity.add(capacity, secs);
         minute.utilization.add(capacity / max * 100.0, secs);
+        minute.cpu.add(demand.clamp(0.0, capacity) / max * 100.0, secs);
         self.recorded_until = self.recorded_until.max(t + secs.round() as i64);
     }
 
@@ -166,6 +175,7 @@ impl Metrics {
             let pick = |m: &Minute| match metric {
                 Metric::ServerlessDatabaseCapacity => m.capacity,
                 Metric::AcuUtilization => m.utilization,
+                Metric::CpuUtilization => m.cpu,
             };
             let value = match statistic {
                 Statistic::Average => {
@@ -310,7 +320,7 @@ mod tests {
         let mut m = Metrics::new(Duration::seconds(60));
         for (i, v) in values.iter().enumerate() {
             for s in 0..6 {
-                m.record(t(i as i64) + Duration::seconds(10 * s), 10.0, *v, max);
+                m.record(t(i as i64) + Duration::seconds(10 * s), 10.0, *v, *v, max);
             }
         }
         m

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::Serialize;
 
 use super::cloudwatch::{AlarmSpec, AlarmState, Metric, SimAlarm, Statistic};
@@ -33,6 +33,7 @@ use acu_pilot_core::desired::effective_guardrails;
 
 use acu_pilot_core::events::{self, AlarmMetric, EventShape};
 use acu_pilot_core::forecast::{ForecastSpec, predict};
+use acu_pilot_core::history::{MetricHistory, Series};
 use acu_pilot_core::policy::alarm::{decide, renews_boost};
 use acu_pilot_core::policy::prescale::{LayerChange, plan_prescale};
 use acu_pilot_core::policy::quiet::plan_quiet;
@@ -89,6 +90,52 @@ pub struct Autopilot {
     calendar: Option<Calendar>,
     forecast: ForecastSpec,
     forecast_history: ForecastHistory,
+    published: Published,
+}
+
+/// The writer's metrics as CloudWatch has published them so far, one value per forecast
+/// period: read once each as it appears, not the whole lookback every tick (a published
+/// datapoint never changes).
+#[derive(Default)]
+struct Published {
+    history: MetricHistory,
+}
+
+impl Published {
+    const SERIES: [Metric; 3] = [
+        Metric::ServerlessDatabaseCapacity,
+        Metric::CpuUtilization,
+        Metric::AcuUtilization,
+    ];
+
+    /// Reads what was published since the last read; on the first, the last `lookback`.
+    fn catch_up(&mut self, ctx: &TickContext<'_>, period: TimeDelta, lookback: TimeDelta) {
+        let periods = |span: TimeDelta| (span.num_seconds() / period.num_seconds().max(1)) as usize + 1;
+        for metric in Self::SERIES {
+            let series = match metric {
+                Metric::ServerlessDatabaseCapacity => &mut self.history.capacity,
+                Metric::CpuUtilization => &mut self.history.cpu,
+                Metric::AcuUtilization => &mut self.history.acu,
+            };
+            let newest = series.last().map(|(t, _)| *t);
+            let count = periods(newest.map_or(lookback, |n| (ctx.now - n).min(lookback)));
+            series.extend(
+                ctx.datapoints(metric, Statistic::Maximum, period, count)
+                    .into_iter()
+                    .filter(|d| newest.is_none_or(|n| d.start > n))
+                    .map(|d| (d.start, d.value)),
+            );
+        }
+    }
+
+    fn since(&self, from: DateTime<Utc>) -> MetricHistory {
+        let tail = |s: &Series| s[s.partition_point(|(t, _)| *t < from)..].to_vec();
+        MetricHistory {
+            capacity: tail(&self.history.capacity),
+            cpu: tail(&self.history.cpu),
+            acu: tail(&self.history.acu),
+        }
+    }
 }
 
 impl Autopilot {
@@ -120,6 +167,7 @@ impl Autopilot {
                 .map(|c| c.clone().with_default_lead(lead)),
             forecast: ForecastSpec::from_config(&config.prescale),
             forecast_history: replay.policy.forecast_history,
+            published: Published::default(),
         }
     }
 
@@ -217,19 +265,14 @@ impl Autopilot {
                     ctx.past[start..].iter().map(|s| (s.at, s.acu)).collect()
                 }
                 ForecastHistory::Capacity => {
-                    let period = self.forecast.period;
-                    let count = (self.forecast.lookback().num_seconds()
-                        / period.num_seconds().max(1)) as usize;
-                    ctx.datapoints(
-                        Metric::ServerlessDatabaseCapacity,
-                        Statistic::Maximum,
-                        period,
-                        count,
-                    )
-                    .into_iter()
-                    .filter(|d| d.start >= from)
-                    .map(|d| (d.start, d.value))
-                    .collect()
+                    self.published
+                        .catch_up(ctx, self.forecast.period, self.forecast.lookback());
+                    self.published.since(from).capacity
+                }
+                ForecastHistory::Metrics => {
+                    self.published
+                        .catch_up(ctx, self.forecast.period, self.forecast.lookback());
+                    self.published.since(from).load().0
                 }
             };
             predict(&history, now, &self.forecast)
@@ -687,11 +730,12 @@ mod tests {
     }
 
     #[test]
-    fn a_forecast_fed_the_capacity_metric_learns_the_min_it_held() {
+    fn a_forecast_fed_the_capacity_alone_learns_the_min_it_held() {
         // 1 ACU for four days, and 20 ACU on the first morning 09:00–09:30. Fed the
-        // demand, the fourth morning is not warmed (one day of three was busy). Fed what
-        // production reads, the mornings the forecast warmed show their held min as used
-        // capacity, so the fourth is warmed again, from the forecast's own warmth.
+        // demand, the fourth morning is not warmed (one day of three was busy). Fed the
+        // capacity alone, the mornings the forecast warmed show their held min as used
+        // capacity, so the fourth is warmed again, from the forecast's own warmth. Fed the
+        // metrics production reads, CPUUtilization shows the held min unused.
         let start = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -726,6 +770,8 @@ mod tests {
         };
         assert!(fourth_morning_min(ForecastHistory::Demand) < 2.0);
         assert!(fourth_morning_min(ForecastHistory::Capacity) >= 19.0);
+        // What production reads: the utilisations show the held min unused.
+        assert!(fourth_morning_min(ForecastHistory::Metrics) < 2.0);
     }
 
     /// The traces in the repository: the shipped examples and four real NAB series

@@ -370,7 +370,7 @@ pub fn replay(
         for k in 0..substeps {
             let at = now + Duration::milliseconds((f64::from(k) * h * 1000.0).round() as i64);
             model.advance(&mut state, sample.acu, range, h);
-            metrics.record(at, h, state.capacity, range.max.value());
+            metrics.record(at, h, state.capacity, sample.acu, range.max.value());
             tally.add(state.capacity, sample.acu - state.capacity, h);
         }
         timeline.push(TimelinePoint {

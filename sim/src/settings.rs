@@ -24,7 +24,7 @@ pub struct PolicySettings {
     pub high_alarm: Option<AlarmSpec>,
     /// Default: the recipe's, ServerlessDatabaseCapacity < 1 for 4 × 15 min.
     pub low_alarm: Option<AlarmSpec>,
-    /// What the forecast learns from (default: the trace's demand).
+    /// What the forecast learns from (default: the metrics production's pre-scaler reads).
     pub forecast_history: ForecastHistory,
 }
 
@@ -32,13 +32,17 @@ pub struct PolicySettings {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ForecastHistory {
-    /// The trace's demand: the forecast as designed, fed what the workload needed.
+    /// What production's pre-scaler reads: the modelled writer's `ServerlessDatabaseCapacity`,
+    /// `CPUUtilization` and `ACUUtilization`, Maximum per period as CloudWatch publishes
+    /// them, turned into load by the same code (`acu_pilot_core::history`).
     #[default]
+    Metrics,
+    /// The trace's demand: the forecast as designed, fed what the workload needed, for
+    /// comparison.
     Demand,
-    /// What production's pre-scaler reads: the modelled `ServerlessDatabaseCapacity`,
-    /// Maximum per 5-minute period, as published by CloudWatch. A held min shows in it as
-    /// used capacity, so this shows the forecast learning from its own warmth. Slow on
-    /// long traces (every tick reads the whole lookback).
+    /// The modelled `ServerlessDatabaseCapacity` alone, as the pre-scaler read it before it
+    /// read the utilisations: a held min shows in it as used capacity, so this shows the
+    /// forecast learning from its own warmth.
     Capacity,
 }
 

@@ -207,9 +207,11 @@ pub fn replay_topology(
             }
             let caps: Vec<f64> = readers.iter().map(|r| r.capacity).collect();
             let avg = average(writer.capacity, &caps);
+            let served: Vec<f64> = caps.iter().map(|c| reader_demand.min(*c)).collect();
+            let avg_served = average(sample.acu.min(writer.capacity), &served);
             let max = range.max.value();
-            writer_metrics.record(at, h, writer.capacity, max);
-            cluster_metrics.record(at, h, avg, max);
+            writer_metrics.record(at, h, writer.capacity, sample.acu, max);
+            cluster_metrics.record(at, h, avg, avg_served, max);
             peak_average = peak_average.max(avg);
             peak_writer = peak_writer.max(writer.capacity);
             tally.add(writer.capacity + caps.iter().sum::<f64>(), shortfall, h);

@@ -61,15 +61,17 @@ impl Row {
 }
 
 /// The functions' defaults with the environment's `ACU_PILOT_*` applied, and the replay
-/// they run in (`BENCH_FORECAST_HISTORY=capacity` feeds the forecast what production's
-/// pre-scaler reads instead of the demand).
+/// they run in. The forecast reads what production's pre-scaler reads (the modelled
+/// metrics); `BENCH_FORECAST_HISTORY=demand` feeds it the trace's demand instead, and
+/// `=capacity` the capacity metric alone.
 fn settings() -> (acu_pilot_core::config::Config, ReplayConfig) {
     let env = std::env::vars()
         .filter(|(k, _)| k.starts_with("ACU_PILOT_"))
         .collect();
     let forecast_history = match std::env::var("BENCH_FORECAST_HISTORY").as_deref() {
         Ok("capacity") => ForecastHistory::Capacity,
-        _ => ForecastHistory::Demand,
+        Ok("demand") => ForecastHistory::Demand,
+        _ => ForecastHistory::Metrics,
     };
     let policy = PolicySettings {
         env,

@@ -211,14 +211,29 @@ pub fn fixture_path(name: &str) -> std::path::PathBuf {
 /// Puts `ServerlessDatabaseCapacity` samples for a cluster, as Aurora would publish them,
 /// in batches of at most 500 (PutMetricData's limit is 1,000 per request).
 pub async fn put_capacity_history(cluster_id: &str, samples: &[(DateTime<Utc>, f64)]) {
+    put_cluster_metric(cluster_id, "ServerlessDatabaseCapacity", samples).await;
+}
+
+/// Puts samples of one `AWS/RDS` metric on the cluster-wide dimension, in batches of at
+/// most 500 (PutMetricData's limit is 1,000 per request).
+pub async fn put_cluster_metric(
+    cluster_id: &str,
+    metric: &str,
+    samples: &[(DateTime<Utc>, f64)],
+) {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+    let unit = if metric == "ServerlessDatabaseCapacity" {
+        StandardUnit::Count
+    } else {
+        StandardUnit::Percent
+    };
     let cw = cloudwatch().await;
     for batch in samples.chunks(500) {
         let data = batch
             .iter()
             .map(|(t, v)| {
                 MetricDatum::builder()
-                    .metric_name("ServerlessDatabaseCapacity")
+                    .metric_name(metric)
                     .dimensions(
                         Dimension::builder()
                             .name("DBClusterIdentifier")
@@ -227,7 +242,7 @@ pub async fn put_capacity_history(cluster_id: &str, samples: &[(DateTime<Utc>, f
                     )
                     .timestamp(aws_smithy_types::DateTime::from_secs(t.timestamp()))
                     .value(*v)
-                    .unit(StandardUnit::Count)
+                    .unit(unit.clone())
                     .build()
             })
             .collect();

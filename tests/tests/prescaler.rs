@@ -330,6 +330,36 @@ async fn the_forecast_prescales_before_the_friday_peak_and_not_on_thursday() {
 }
 
 #[tokio::test]
+async fn a_min_held_on_past_fridays_is_not_learnt_as_load() {
+    // The same four Fridays at 16 ACU, but CPUUtilization says the load stayed at what
+    // 0.5 ACU carries the rest of the week: the 16 was a min held, not load. Max 16
+    // throughout, so both utilisations are percentages of 16 ACU's.
+    let _serial = serial();
+    let id = unique_id("prescale-held");
+    create_managed(&id, 0.5, 16.0, &[("acu-pilot-test", &id)]).await;
+    let friday = a_friday_afternoon();
+    let capacity = friday_history(friday, None);
+    let percent = |acu: f64| acu / 16.0 * 100.0;
+    let quiet_share = 0.6;
+    let acu: Vec<_> = capacity.iter().map(|(t, c)| (*t, percent(*c))).collect();
+    let cpu: Vec<_> = capacity
+        .iter()
+        .map(|(t, _)| (*t, percent(0.5) * quiet_share))
+        .collect();
+    put_capacity_history(&id, &capacity).await;
+    put_cluster_metric(&id, "ACUUtilization", &acu).await;
+    put_cluster_metric(&id, "CPUUtilization", &cpu).await;
+    let config = forecast_config(&id);
+
+    let (out, calls) = tick_at(&config, &friday.to_rfc3339()).await;
+    let r = report(&out, &id);
+    assert_eq!(r["forecast"]["predicted_peak"], 0.5, "{r:#}");
+    assert_eq!(r["layer"], "none", "{r:#}");
+    assert_eq!(calls.count("GetMetricData"), 1, "{:?}", calls.counts());
+    assert_eq!(live_range(&id).await, (0.5, 16.0));
+}
+
+#[tokio::test]
 async fn the_forecast_survives_a_missing_week() {
     let _serial = serial();
     let id = unique_id("prescale-gap");

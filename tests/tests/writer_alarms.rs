@@ -310,9 +310,13 @@ async fn the_forecast_history_is_the_writers_and_falls_back_to_the_cluster_serie
     let history = d
         .aws
         .metrics
-        .capacity_history(&id, from, to, period)
+        .history(&id, from, to, period)
         .await
         .unwrap();
+    // The writer's utilisations come with its capacity.
+    assert_eq!(history.acu.len(), 6, "{history:?}");
+    assert!(history.acu.iter().all(|(_, v)| *v == 100.0), "{history:?}");
+    let history = history.capacity;
     assert_eq!(history.len(), 6, "{history:?}");
     // The writer's 16, not the cluster average's 5.67.
     assert!(history.iter().all(|(_, v)| *v == 16.0), "{history:?}");
@@ -323,9 +327,10 @@ async fn the_forecast_history_is_the_writers_and_falls_back_to_the_cluster_serie
     let history = d
         .aws
         .metrics
-        .capacity_history(&plain, from, to, period)
+        .history(&plain, from, to, period)
         .await
-        .unwrap();
+        .unwrap()
+        .capacity;
     assert_eq!(history.len(), 6, "{history:?}");
     assert!(history.iter().all(|(_, v)| *v == 3.0), "{history:?}");
 }
