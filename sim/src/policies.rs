@@ -110,7 +110,8 @@ impl Published {
 
     /// Reads what was published since the last read; on the first, the last `lookback`.
     fn catch_up(&mut self, ctx: &TickContext<'_>, period: TimeDelta, lookback: TimeDelta) {
-        let periods = |span: TimeDelta| (span.num_seconds() / period.num_seconds().max(1)) as usize + 1;
+        let periods =
+            |span: TimeDelta| (span.num_seconds() / period.num_seconds().max(1)) as usize + 1;
         for metric in Self::SERIES {
             let series = match metric {
                 Metric::ServerlessDatabaseCapacity => &mut self.history.capacity,
@@ -125,6 +126,9 @@ impl Published {
                     .filter(|d| newest.is_none_or(|n| d.start > n))
                     .map(|d| (d.start, d.value)),
             );
+            // Nothing older than the lookback is read again: months of trace stay small.
+            let oldest = ctx.now - lookback - period;
+            series.drain(..series.partition_point(|(t, _)| *t < oldest));
         }
     }
 
