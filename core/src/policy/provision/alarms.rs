@@ -1,6 +1,7 @@
 //! The alarms a provisioned or onboarded cluster gets.
 
 use super::*;
+use crate::events::ComparisonOperator;
 use crate::model::Statistic;
 
 pub fn high_alarm_name(cluster_id: &str, recipe: bool) -> String {
@@ -118,7 +119,7 @@ pub fn alarm_specs(
             period: 300,
             evaluation_periods: 2,
             threshold: 12.0 * max.value() / 16.0,
-            comparison: "GreaterThanThreshold".into(),
+            comparison: ComparisonOperator::GreaterThanThreshold.as_str().into(),
             ..base.clone()
         }
     } else {
@@ -131,7 +132,7 @@ pub fn alarm_specs(
             period: 300,
             evaluation_periods: 2,
             threshold: 75.0,
-            comparison: "GreaterThanOrEqualToThreshold".into(),
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold.as_str().into(),
             unit: Some("Percent".into()),
             ..base.clone()
         }
@@ -145,7 +146,7 @@ pub fn alarm_specs(
         period: 900,
         evaluation_periods: 4,
         threshold: 1.0,
-        comparison: "LessThanThreshold".into(),
+        comparison: ComparisonOperator::LessThanThreshold.as_str().into(),
         ..base
     };
     vec![
