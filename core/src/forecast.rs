@@ -376,7 +376,7 @@ fn lower_median(values: &[f64]) -> f64 {
 }
 
 /// The median of a non-empty list.
-pub(crate) fn median(values: &[f64]) -> f64 {
+pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;

@@ -101,17 +101,6 @@ fn run(name: &str, trace: &Trace, calendar: Option<&Calendar>) -> Row {
     }
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    }
-}
-
 fn print(rows: &[Row]) {
     println!(
         "| trace | days | static-wide ACU-h / unmet | acu-pilot ACU-h / unmet / calls (per day) | ratios ACU-h, unmet |"
@@ -132,7 +121,9 @@ fn print(rows: &[Row]) {
             r.unmet_ratio()
         );
     }
-    let unmet = |f: fn(&Row) -> f64| median(&rows.iter().map(f).collect::<Vec<_>>());
+    let unmet = |f: fn(&Row) -> f64| {
+        acu_pilot_core::forecast::median(&rows.iter().map(f).collect::<Vec<_>>())
+    };
     println!(
         "medians: unmet {:.1} / {:.1} = {:.3}; of ratios {:.3}; worst ACU-h {:.3}; most calls/day {:.1}",
         unmet(|r| r.pilot.unmet_acu_minutes),

@@ -132,7 +132,9 @@ pub fn alarm_specs(
             period: 300,
             evaluation_periods: 2,
             threshold: 75.0,
-            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold.as_str().into(),
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold
+                .as_str()
+                .into(),
             unit: Some("Percent".into()),
             ..base.clone()
         }
