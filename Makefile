@@ -34,10 +34,11 @@ $(VENV_TOOLS)/.installed: scripts/requirements-tools.txt
 	touch $@
 
 .PHONY: lint
-lint: toolchain ## cargo fmt --check, clippy -D warnings, and the crate layering
+lint: toolchain ## cargo fmt --check, clippy -D warnings, the crate layering and what the bootstraps must not link
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	scripts/check-layers.sh
+	scripts/check-bootstraps.sh
 
 .PHONY: validate
 validate: ## cfn-lint, checkov and sam validate --lint on template.yaml; cfn-lint and checkov on spoke.yaml

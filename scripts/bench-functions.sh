@@ -142,7 +142,7 @@ for f in "${functions[@]}"; do
   python3 - "$results/$f.json" "$f" "${stripped[$f]:-}" "${zipped[$f]:-}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-size = lambda b: f"{int(b) / 1048576:.2f}" if b else "-"
+size = lambda b: f"{int(b) / 1e6:.2f}" if b else "-"
 poll = "-" if r["first_poll_ms"] is None else f"{r['first_poll_ms']:.1f}"
 answer = r["last_error"] or r["last_response"]
 try:

@@ -187,7 +187,7 @@ pub async fn handle(
     config: &Config,
 ) -> Result<Value> {
     let scope = Scope::from_event(&event)?;
-    let decommissioner = crate::provisioner::Provisioner::new(ports, config.dry_run);
+    let decommissioner = crate::provisioner::Provisioner::new(ports, config.dry_run).await?;
     let summary = sweep(
         ports.clusters(),
         ports.alarms(),

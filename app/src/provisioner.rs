@@ -46,19 +46,20 @@ pub struct Provisioner<'a, P, C, A, N> {
 }
 
 impl<'a, P, C, A, N> Provisioner<'a, P, C, A, N> {
-    /// The provisioner over a function's ports bundle.
-    pub fn new<X>(ports: &'a X, dry_run: bool) -> Self
+    /// The provisioner over a function's ports bundle. Fails when the ownership key is
+    /// configured but cannot be read ([`Ports::ownership`]).
+    pub async fn new<X>(ports: &'a X, dry_run: bool) -> Result<Self>
     where
         X: Ports<Provisioning = P, Clusters = C, Alarms = A, Notifier = N>,
     {
-        Provisioner {
+        Ok(Provisioner {
             provisioning: ports.provisioning(),
             clusters: ports.clusters(),
             alarms: ports.alarms(),
             notifier: ports.notifier(),
             dry_run,
-            ownership: ports.ownership(),
-        }
+            ownership: ports.ownership().await?,
+        })
     }
 }
 
@@ -153,8 +154,12 @@ pub async fn handle(
         security_group_ids: config.provisioner.security_group_ids.clone(),
     };
     let incoming = provision::parse(&event, &defaults)?;
-    let ports = Provisioner::new(ports, config.dry_run);
-    let result = run(&ports, incoming, now).await;
+    // An unreadable ownership key counts in the metrics as a failed run: it is read on the
+    // first invocation that needs it, not at start-up.
+    let result = match Provisioner::new(ports, config.dry_run).await {
+        Ok(ports) => run(&ports, incoming, now).await,
+        Err(err) => Err(err),
+    };
     let (changes, errors) = match &result {
         Ok(outcome) => (outcome.steps_done.len(), 0),
         Err(_) => (0, 1),

@@ -43,8 +43,9 @@ pub struct Aws {
     pub calendar: ConfiguredCalendar,
     pub provisioning: RdsProvisioning,
     pub ssm: aws_sdk_ssm::Client,
-    /// See [`Aws::load_ownership_key`].
-    pub ownership: Option<acu_pilot_core::ownership::OwnershipKey>,
+    /// See [`Aws::ownership_key`]. Behind an `Arc` so that a fleet's targets, built from
+    /// the hub's adapters, share the one read.
+    ownership: std::sync::Arc<tokio::sync::OnceCell<Option<OwnershipKey>>>,
     /// What [`Aws::for_origin`] builds another account's or region's adapters from.
     sdk: SdkConfig,
     recorder: Option<CallRecorder>,
@@ -103,7 +104,7 @@ impl Aws {
             metrics: CloudWatchMetrics::new(cloudwatch),
             calendar: ConfiguredCalendar::from_config(&config.prescale, ssm.clone()),
             ssm,
-            ownership: None,
+            ownership: Default::default(),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             sqs: Default::default(),
             organizations: Default::default(),
@@ -116,36 +117,64 @@ impl Aws {
 }
 
 impl Aws {
-    /// Reads the key of acu-pilot's proof of creation from the parameter the configuration
-    /// names (once, at start-up). A parameter that is named but unreadable is an error:
-    /// the function must not start without what it was told to use.
-    pub async fn load_ownership_key(mut self, config: &Config) -> Result<Self> {
-        const VARIABLE: &str = "ACU_PILOT_OWNERSHIP_KEY_PARAMETER";
-        let Some(name) = &config.ownership_key_parameter else {
-            return Ok(self);
-        };
-        let out = self
-            .ssm
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
+    /// The key of acu-pilot's proof of creation, from the parameter the configuration
+    /// names; `None` when it names none. Read on first use, not at start-up: the GetParameter
+    /// round trip would otherwise come before the function's first poll of the Runtime API
+    /// (the start-up budget is 30 ms), and the alarm-handler and the pre-scaler never need
+    /// the key at all. Once read, the key is kept for the life of the process; a failed
+    /// read is not kept, so the next invocation tries again. A parameter that is named but
+    /// unreadable fails the invocation that needs it, with an error naming the parameter.
+    pub async fn ownership_key(&self) -> Result<Option<&OwnershipKey>> {
+        let name = self.config.ownership_key_parameter.as_deref();
+        let key = self
+            .ownership
+            .get_or_try_init(|| read_ownership_key(&self.ssm, name))
             .await
-            .map_err(|e| error::sdk_error("GetParameter", e))?;
-        let secret = out
-            .parameter()
-            .and_then(|p| p.value())
-            .ok_or_else(|| Error::Config {
-                variable: VARIABLE.into(),
-                message: format!("parameter {name} has no value"),
+            .inspect_err(|err| {
+                tracing::error!(parameter = name, error = %err, "ownership key unreadable");
             })?;
-        let key = OwnershipKey::from_secret(secret).map_err(|message| Error::Config {
-            variable: VARIABLE.into(),
-            message,
-        })?;
-        self.ownership = Some(key);
-        Ok(self)
+        Ok(key.as_ref())
     }
+
+    /// Uses `key` as the ownership key instead of reading the configured parameter (tests
+    /// and benchmarks that build their adapters without one).
+    pub fn set_ownership_key(&mut self, key: Option<OwnershipKey>) {
+        self.ownership = std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(key)));
+    }
+}
+
+/// Reads the ownership key from the SSM parameter `name` ([`Aws::ownership_key`]).
+async fn read_ownership_key(
+    ssm: &aws_sdk_ssm::Client,
+    name: Option<&str>,
+) -> Result<Option<OwnershipKey>> {
+    const VARIABLE: &str = "ACU_PILOT_OWNERSHIP_KEY_PARAMETER";
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            error::sdk_error("GetParameter", e).about(format_args!(
+                "the ownership key's parameter {name} ({VARIABLE})"
+            ))
+        })?;
+    let secret = out
+        .parameter()
+        .and_then(|p| p.value())
+        .ok_or_else(|| Error::Config {
+            variable: VARIABLE.into(),
+            message: format!("parameter {name} has no value"),
+        })?;
+    let key = OwnershipKey::from_secret(secret).map_err(|message| Error::Config {
+        variable: VARIABLE.into(),
+        message: format!("parameter {name}: {message}"),
+    })?;
+    Ok(Some(key))
 }
 
 impl acu_pilot_ports::Ports for Aws {
@@ -174,8 +203,8 @@ impl acu_pilot_ports::Ports for Aws {
     fn provisioning(&self) -> &RdsProvisioning {
         &self.provisioning
     }
-    fn ownership(&self) -> Option<&OwnershipKey> {
-        self.ownership.as_ref()
+    async fn ownership(&self) -> Result<Option<&OwnershipKey>> {
+        self.ownership_key().await
     }
 }
 

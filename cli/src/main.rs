@@ -205,10 +205,7 @@ async fn deps(dry_run: bool, recorder: &CallRecorder) -> Result<Deps, String> {
     let mut config = acu_pilot_lambda::config_from_env().map_err(|e| e.to_string())?;
     config.dry_run |= dry_run;
     let sdk = acu_pilot_aws::load_sdk_config().await;
-    let aws = Aws::recorded(sdk, &config, recorder)
-        .load_ownership_key(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let aws = Aws::recorded(sdk, &config, recorder);
     Ok(Deps { aws, config })
 }
 

@@ -23,7 +23,7 @@ const SCHEME: &str = "v1.";
 /// The shortest key accepted, in bytes: SHA-256's block is 64, its output 32.
 const MIN_KEY_BYTES: usize = 32;
 
-/// The key the proofs are made with, read once at start-up.
+/// The key the proofs are made with, read once per process.
 #[derive(Clone)]
 pub struct OwnershipKey(hmac::Key);
 

@@ -156,7 +156,7 @@ pub fn diagnostic(err: Error) -> Diagnostic {
 }
 
 /// A Lambda binary's whole `main`: telemetry, config (a bad value stops start-up naming
-/// the variable), SDK clients, then the runtime loop.
+/// the variable), SDK clients, then the runtime loop. Nothing here calls AWS.
 pub async fn run(
     function: Function,
     handler: Handler,
@@ -172,13 +172,9 @@ pub async fn run(
     let config = config_from_env().inspect_err(|err| {
         tracing::error!(function = function.name(), error = %err, "invalid configuration; not starting");
     })?;
-    let aws = Aws::from_env(&config)
-        .await
-        .load_ownership_key(&config)
-        .await
-        .inspect_err(|err| {
-            tracing::error!(function = function.name(), error = %err, "ownership key unreadable; not starting");
-        })?;
+    // The ownership key is not read here: [`Aws::ownership_key`] reads it on first use,
+    // keeping the SSM call out of the time before the first poll of the Runtime API.
+    let aws = Aws::from_env(&config).await;
     let deps = Deps { aws, config };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -191,9 +191,13 @@ pub trait Ports: Send + Sync {
     fn metrics(&self) -> &Self::Metrics;
     fn calendar(&self) -> &Self::Calendar;
     fn provisioning(&self) -> &Self::Provisioning;
-    /// The key of acu-pilot's proof of creation, read at start-up; `None` when none is
-    /// configured, and then nothing is ever provably acu-pilot's to destroy.
-    fn ownership(&self) -> Option<&acu_pilot_core::ownership::OwnershipKey>;
+    /// The key of acu-pilot's proof of creation; `None` when none is configured, and then
+    /// nothing is ever provably acu-pilot's to destroy. Asynchronous and fallible because
+    /// the AWS adapters read it on first use rather than at start-up: an unreadable key
+    /// fails the invocation that needs it.
+    fn ownership(
+        &self,
+    ) -> impl Future<Output = Result<Option<&acu_pilot_core::ownership::OwnershipKey>>> + Send;
 }
 
 /// The targets of a fleet sweep and how to reach them: the hub's own account and region

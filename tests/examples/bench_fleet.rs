@@ -92,7 +92,7 @@ async fn main() {
         let tick = || async {
             let recorder = CallRecorder::default();
             let mut aws = Aws::recorded(hub.clone(), &config, &recorder);
-            aws.ownership = Some(ownership_key());
+            aws.set_ownership_key(Some(ownership_key()));
             let started = Instant::now();
             let out = fleet::handle(json!({}), now, &aws, &config, &JanitorSweep)
                 .await

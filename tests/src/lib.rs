@@ -186,8 +186,8 @@ pub async fn caller_account(sdk: &SdkConfig) -> String {
 pub async fn recorded_aws(config: &Config) -> (Aws, CallRecorder) {
     let recorder = CallRecorder::default();
     let mut aws = Aws::recorded(sdk_config().await, config, &recorder);
-    // As the functions read it at start-up from the stack's secret.
-    aws.ownership = Some(ownership_key());
+    // As the functions read it from the stack's secret on first use.
+    aws.set_ownership_key(Some(ownership_key()));
     (aws, recorder)
 }
 

@@ -105,7 +105,7 @@ async fn queued_batch(hub: &SdkConfig, queue: &str, expected: usize) -> Value {
 fn hub_deps(sdk: SdkConfig, config: Config) -> (Deps, CallRecorder) {
     let recorder = CallRecorder::default();
     let mut aws = Aws::recorded(sdk, &config, &recorder);
-    aws.ownership = Some(ownership_key());
+    aws.set_ownership_key(Some(ownership_key()));
     (Deps { config, aws }, recorder)
 }
 

@@ -899,3 +899,58 @@ async fn the_cli_provisions_from_the_fixture_files() {
         assert!(tags["acu-pilot:created-by"].starts_with("v1."), "{tags:?}");
     }
 }
+
+/// The ownership key is read on the first invocation that needs it, not when the adapters
+/// are built: a function's start-up makes no AWS call before its first poll of the Runtime
+/// API. An unreadable key fails that invocation with an error naming the parameter, and is
+/// not remembered: the next invocation reads again, and once read the key is kept.
+#[tokio::test]
+async fn the_ownership_key_is_read_on_first_use_and_a_failed_read_is_retried() {
+    use acu_pilot_core::ownership::{OwnershipKey, Resource};
+    let name = format!("/acu-pilot-tests/{}", unique_id("lazy-key"));
+    let config = Config {
+        ownership_key_parameter: Some(name.clone()),
+        ..Config::default()
+    };
+    let calls = CallRecorder::default();
+    let aws = acu_pilot_aws::Aws::recorded(sdk_config().await, &config, &calls);
+    let deps = Deps { config, aws };
+    assert!(calls.operations().is_empty(), "{:?}", calls.operations());
+
+    let decommission = json!({"action": "decommission", "cluster_id": unique_id("lazy-key")});
+    let err = handle(decommission.clone(), now(), &deps)
+        .await
+        .expect_err("the parameter does not exist yet");
+    assert!(err.to_string().contains(&name), "{err}");
+    assert_eq!(calls.count("GetParameter"), 1);
+    assert!(calls.writes().is_empty(), "{:?}", calls.writes());
+
+    let secret = "lazy-key-0123456789abcdef0123456789abcdef";
+    ssm()
+        .await
+        .put_parameter()
+        .name(&name)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(secret)
+        .send()
+        .await
+        .expect("put the parameter");
+    // Past the key, decommissioning a cluster that is not there has nothing left to do.
+    for _ in 0..2 {
+        let out = handle(decommission.clone(), now(), &deps)
+            .await
+            .expect("the key is readable now");
+        assert_eq!(out["status"], "complete", "{out}");
+    }
+    assert_eq!(calls.count("GetParameter"), 2, "{:?}", calls.operations());
+    let key = deps
+        .aws
+        .ownership_key()
+        .await
+        .expect("read")
+        .expect("configured");
+    let expected = OwnershipKey::from_secret(secret).expect("long enough");
+    let cluster = Resource::Cluster("cluster-LAZY");
+    assert_eq!(key.proof(cluster), expected.proof(cluster));
+    assert_eq!(calls.count("GetParameter"), 2);
+}
