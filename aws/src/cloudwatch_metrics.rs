@@ -102,7 +102,11 @@ impl Metrics for CloudWatchMetrics {
                         metric,
                         vec![cluster.clone(), writer.clone()],
                     ),
-                    query(format!("{CLUSTER_PREFIX}{id}"), metric, vec![cluster.clone()]),
+                    query(
+                        format!("{CLUSTER_PREFIX}{id}"),
+                        metric,
+                        vec![cluster.clone()],
+                    ),
                 ]
             })
             .collect();

@@ -189,7 +189,13 @@ mod tests {
     #[test]
     fn a_held_min_is_not_learnt_as_load() {
         // 2 ACU of load all day; the pre-scaler held min at 20 from 09:00 to 12:00.
-        let held = |step| if (108..144).contains(&step) { 20.0 } else { 0.5 };
+        let held = |step| {
+            if (108..144).contains(&step) {
+                20.0
+            } else {
+                0.5
+            }
+        };
         let (load, estimate) = day(|_| 2.0, held).load();
         assert!((estimate.reference_share.unwrap() - 0.7).abs() < 1e-9);
         assert_eq!(estimate.lowered, 36);
@@ -201,7 +207,13 @@ mod tests {
     #[test]
     fn load_that_fills_capacity_is_kept() {
         // A morning peak the capacity followed: nothing is lowered.
-        let load = |step: i64| if (100..130).contains(&step) { 30.0 } else { 3.0 };
+        let load = |step: i64| {
+            if (100..130).contains(&step) {
+                30.0
+            } else {
+                3.0
+            }
+        };
         let history = day(load, |_| 0.5);
         let (estimated, estimate) = history.load();
         assert_eq!(estimate.lowered, 0);

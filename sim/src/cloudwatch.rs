@@ -139,7 +139,9 @@ impl Metrics {
         minute.secs += secs;
         minute.capacity.add(capacity, secs);
         minute.utilization.add(capacity / max * 100.0, secs);
-        minute.cpu.add(demand.clamp(0.0, capacity) / max * 100.0, secs);
+        minute
+            .cpu
+            .add(demand.clamp(0.0, capacity) / max * 100.0, secs);
         self.recorded_until = self.recorded_until.max(t + secs.round() as i64);
     }
 

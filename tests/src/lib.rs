@@ -216,11 +216,7 @@ pub async fn put_capacity_history(cluster_id: &str, samples: &[(DateTime<Utc>, f
 
 /// Puts samples of one `AWS/RDS` metric on the cluster-wide dimension, in batches of at
 /// most 500 (PutMetricData's limit is 1,000 per request).
-pub async fn put_cluster_metric(
-    cluster_id: &str,
-    metric: &str,
-    samples: &[(DateTime<Utc>, f64)],
-) {
+pub async fn put_cluster_metric(cluster_id: &str, metric: &str, samples: &[(DateTime<Utc>, f64)]) {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
     let unit = if metric == "ServerlessDatabaseCapacity" {
         StandardUnit::Count

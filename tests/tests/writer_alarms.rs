@@ -307,12 +307,7 @@ async fn the_forecast_history_is_the_writers_and_falls_back_to_the_cluster_serie
     let samples: Vec<_> = times.iter().map(|t| (*t, 16.0, 0.5)).collect();
     put_role_metrics(&id, &readers, &samples, 16.0).await;
     let period = std::time::Duration::from_secs(300);
-    let history = d
-        .aws
-        .metrics
-        .history(&id, from, to, period)
-        .await
-        .unwrap();
+    let history = d.aws.metrics.history(&id, from, to, period).await.unwrap();
     // The writer's utilisations come with its capacity.
     assert_eq!(history.acu.len(), 6, "{history:?}");
     assert!(history.acu.iter().all(|(_, v)| *v == 100.0), "{history:?}");
