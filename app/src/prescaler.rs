@@ -1088,7 +1088,7 @@ mod tests {
         );
         assert_eq!(writes[1], "modify shop 0.5–2 ACU");
         assert_eq!(events.types(), ["Budget Exceeded", "Capacity Changed"]);
-        let detail = &events.0.lock().unwrap()[0].1;
+        let detail = events.0.lock().unwrap()[0].1.clone();
         assert_eq!(
             (
                 detail["cluster"].as_str(),
