@@ -729,6 +729,40 @@ mod tests {
         }
     }
 
+    /// Issue #14: a budget is a positive number of ACU-hours a day; a bad one is kept out
+    /// of `problems` (which refuse the whole cluster) and reported on its own.
+    #[test]
+    fn a_budget_parses_and_a_bad_one_is_its_own_problem_not_the_clusters() {
+        let tags = ClusterTags::parse([(MANAGED, "true"), (BUDGET, " 96 ")]);
+        assert_eq!(
+            (tags.budget, tags.budget_problem.is_none()),
+            (Some(96.0), true)
+        );
+        for bad in ["lots", "-3", "0", "NaN", "inf", "7000", ""] {
+            let tags = ClusterTags::parse([(MANAGED, "true"), (BUDGET, bad)]);
+            assert!(tags.problems.is_empty(), "{bad}: {:?}", tags.problems);
+            assert_eq!(tags.budget, None, "{bad}");
+            let problem = tags.budget_problem.unwrap().to_string();
+            assert!(problem.starts_with("tag acu-pilot:budget: "), "{problem}");
+        }
+        // The cap layer states a max of at least 1 ACU and nothing else.
+        let cap = "max=4 until=2026-11-25T20:00:00Z by=budget";
+        assert_eq!(
+            Layer::parse(LayerKind::Budget, cap).unwrap().max,
+            Some(Acu::new(4.0).unwrap())
+        );
+        for bad in [
+            "min=1 max=4 until=2026-11-25T20:00:00Z by=budget",
+            "max=0.5 until=2026-11-25T20:00:00Z by=budget",
+            "until=2026-11-25T20:00:00Z by=budget",
+        ] {
+            let err = Layer::parse(LayerKind::Budget, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("tag acu-pilot:budget-cap: "), "{err}");
+        }
+    }
+
     #[test]
     fn by_is_kept_to_allowed_characters() {
         let layer = Layer {
