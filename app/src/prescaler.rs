@@ -3,9 +3,10 @@
 //! changed, then reconcile with the tags as they now are.
 //!
 //! A cluster is targeted when a calendar entry names it (by id or tag selector), when the
-//! forecast applies to it, or when it still carries a prescale tag (which only the
-//! pre-scaler writes, so only the pre-scaler can take it away). Every other managed
-//! cluster is left to the janitor.
+//! forecast applies to it, when it has a spend budget (`acu-pilot:budget`), or when it
+//! still carries a prescale, quiet or budget-cap tag (which only the pre-scaler writes, so
+//! only the pre-scaler can take it away). Every other managed cluster is left to the
+//! janitor.
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -18,10 +19,11 @@ use acu_pilot_core::config::Config;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::{Forecast, ForecastSpec, predict};
 use acu_pilot_core::history::MetricHistory;
+use acu_pilot_core::policy::budget::{self, BudgetEvent, plan_budget};
 use acu_pilot_core::policy::janitor::RangeVerdict;
 use acu_pilot_core::policy::prescale::{ActiveWindow, LayerChange, plan_prescale};
 use acu_pilot_core::policy::quiet::plan_quiet;
-use acu_pilot_core::tags::{Layer, LayerKind};
+use acu_pilot_core::tags::{BUDGET, Layer, LayerKind};
 use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Metrics, Notifier, Ports};
 
 use super::reconcile_cluster;
@@ -61,6 +63,9 @@ pub struct ClusterReport {
     /// The quiet layer the cluster carries after the tick.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet: Option<Layer>,
+    /// The spend budget, when the cluster has one (and the tick read its spend).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetReport>,
     pub before: CapacityRange,
     pub after: CapacityRange,
     /// Whether the live range changed (or, in a dry run, would change).
@@ -68,6 +73,25 @@ pub struct ClusterReport {
     /// Every window and forecast considered, and what it did.
     pub reasons: Vec<String>,
     /// Why the range is what it is.
+    pub reason: String,
+}
+
+/// A cluster's spend budget at this tick.
+#[derive(Clone, Debug, Serialize)]
+pub struct BudgetReport {
+    /// ACU-hours a day, from `acu-pilot:budget`; `None` when the tag does not parse.
+    pub budget: Option<f64>,
+    /// ACU-hours the writer used over the last 24 h.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spent: Option<f64>,
+    /// What happened to the `acu-pilot:budget-cap` tag (written, kept, removed or none).
+    pub layer: &'static str,
+    /// The cap the cluster carries after the tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Layer>,
+    /// Why the budget tag was refused; the cluster then runs as one without a budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     pub reason: String,
 }
 
@@ -310,8 +334,11 @@ fn is_targeted(cluster: &Cluster, calendar: Option<&Calendar>, config: &Config) 
     named
         || forecast_applies(cluster, config)
         || cluster.tags.contains_key(LayerKind::Prescale.tag_key())
-        // The pre-scaler is the quiet layer's one writer, so it alone takes it away.
+        // The pre-scaler is the quiet and budget layers' one writer, so it alone takes
+        // them away.
         || cluster.tags.contains_key(LayerKind::Quiet.tag_key())
+        || cluster.tags.contains_key(BUDGET)
+        || cluster.tags.contains_key(LayerKind::Budget.tag_key())
 }
 
 /// Whether the forecast may pre-scale this cluster on its own (`min: auto` windows use
@@ -402,11 +429,26 @@ async fn prescale_cluster(
         .iter()
         .filter(|w| w.targets.matches(&cluster.id, &cluster.tags))
         .collect();
-    let forecast = forecast_for(metrics, config, &cluster, &windows, now).await?;
+    let (forecast, history) =
+        match forecast_with_history(metrics, config, &cluster, &windows, now).await? {
+            Some((forecast, history)) => (Some(forecast), Some(history)),
+            None => (None, None),
+        };
 
     let tags = cluster.tags();
     // Refused before any write, like every malformed tag (the fleet loop logs it).
     let guardrails = crate::reconcile::cluster_guardrails(config, &tags, &cluster)?;
+    let budget = budget_for(
+        metrics,
+        notifier,
+        config,
+        &cluster,
+        &tags,
+        &guardrails,
+        history.as_ref(),
+        now,
+    )
+    .await?;
     let key = LayerKind::Prescale.tag_key();
     let current = tags.layer(LayerKind::Prescale);
     let mut plan = plan_prescale(
@@ -439,6 +481,14 @@ async fn prescale_cluster(
     for reason in &plan.reasons {
         tracing::info!(reason = %reason, "prescale decision");
     }
+    let budget_key = LayerKind::Budget.tag_key();
+    let budget_change = budget
+        .as_ref()
+        .map_or(LayerChange::None, |b| b.plan.change.clone());
+    if let Some(b) = &budget {
+        tracing::info!(reason = %b.plan.reason, budget = ?b.budget, spent = ?b.spent, "budget decision");
+        plan.reasons.push(b.plan.reason.clone());
+    }
     // The one drift rule, the janitor's: a live range no combination of the layers explains
     // (an operator's hand during an incident) is reported, and put back only with
     // ACU_PILOT_ENFORCE=true. Judged on the cluster as read, before this tick's own write.
@@ -462,8 +512,13 @@ async fn prescale_cluster(
 
     let original_prescale = cluster.tags.get(key).cloned();
     let original_quiet = cluster.tags.get(quiet_key).cloned();
+    let original_budget = cluster.tags.get(budget_key).cloned();
     let mut updated = cluster;
-    for (key, change) in [(key, &plan.change), (quiet_key, &quiet.change)] {
+    for (key, change) in [
+        (key, &plan.change),
+        (quiet_key, &quiet.change),
+        (budget_key, &budget_change),
+    ] {
         match change {
             LayerChange::Write(layer) => {
                 // Read back by the tag parser before writing: never a tag no function can read.
@@ -499,12 +554,20 @@ async fn prescale_cluster(
     // A drift seen on a read taken while another function was between its tag write and
     // its ModifyDBCluster is no drift: judged again on a fresh read after this tick's
     // write, with this tick's tag as it was, it is gone, and the tick converges.
-    let wrote = !config.dry_run && (plan.change.changes_tag() || quiet.change.changes_tag());
+    if let Some(b) = &budget {
+        announce_budget(notifier, config, &updated.id, b).await;
+    }
+    let wrote = !config.dry_run
+        && (plan.change.changes_tag() || quiet.change.changes_tag() || budget_change.changes_tag());
     let drift = match drift {
         Some(found) if wrote => {
             let mut fresh = clusters.describe(&updated.id).await?;
             let fresh_with_mine = fresh.clone();
-            for (key, original) in [(key, &original_prescale), (quiet_key, &original_quiet)] {
+            for (key, original) in [
+                (key, &original_prescale),
+                (quiet_key, &original_quiet),
+                (budget_key, &original_budget),
+            ] {
                 match original.as_ref() {
                     Some(value) => fresh.tags.insert(key.to_owned(), value.clone()),
                     None => fresh.tags.remove(key),
@@ -531,6 +594,14 @@ async fn prescale_cluster(
         prescale: plan.layer,
         quiet_layer: quiet.change.label(),
         quiet: quiet.layer,
+        budget: budget.map(|b| BudgetReport {
+            budget: b.budget,
+            spent: b.spent,
+            layer: b.plan.change.label(),
+            cap: b.plan.layer,
+            problem: b.problem,
+            reason: b.plan.reason,
+        }),
         before,
         after,
         changed,
@@ -558,6 +629,156 @@ async fn prescale_cluster(
         reconciled.changed,
         reconciled.reason,
     ))
+}
+
+/// A cluster's budget decision at one tick, with what it was made from.
+struct BudgetTick {
+    budget: Option<f64>,
+    spent: Option<f64>,
+    problem: Option<String>,
+    plan: budget::BudgetPlan,
+}
+
+/// The budget decision for a cluster with an `acu-pilot:budget` tag or a leftover cap;
+/// `None` for every other cluster (no history is read for them). A budget tag that does
+/// not parse is reported (logged, and a `Budget Invalid` event naming tag and cluster) and
+/// the cluster is handled as one without a budget: a cap it carries is removed, never
+/// kept on a budget nobody can read.
+#[allow(clippy::too_many_arguments)]
+async fn budget_for(
+    metrics: &impl Metrics,
+    notifier: &impl Notifier,
+    config: &Config,
+    cluster: &Cluster,
+    tags: &acu_pilot_core::tags::ClusterTags,
+    guardrails: &acu_pilot_core::capacity::Guardrails,
+    history: Option<&MetricHistory>,
+    now: DateTime<Utc>,
+) -> Result<Option<BudgetTick>> {
+    let cap_key = LayerKind::Budget.tag_key();
+    let current = tags.layer(LayerKind::Budget);
+    if !cluster.tags.contains_key(BUDGET) && !cluster.tags.contains_key(cap_key) {
+        return Ok(None);
+    }
+    let problem = tags.budget_problem.as_ref().map(|p| {
+        let message = format!("cluster {}: {p}", cluster.id);
+        tracing::error!(cluster = %cluster.id, tag = BUDGET, problem = %p, "budget refused; the cluster runs without a budget");
+        message
+    });
+    if let Some(message) = &problem {
+        crate::announce(
+            notifier,
+            "Budget Invalid",
+            serde_json::json!({"cluster": cluster.id, "tag": BUDGET, "problem": message}),
+        )
+        .await;
+    }
+    let (budget, spent) = match tags.budget {
+        Some(budget) => {
+            let baseline = tags.baseline.ok_or_else(|| Error::MissingBaseline {
+                cluster: cluster.id.clone(),
+            })?;
+            let spent = trailing_spend(
+                metrics,
+                config,
+                &cluster.id,
+                history.map(|h| &h.capacity),
+                now,
+            )
+            .await?;
+            (Some((budget, baseline)), Some(spent))
+        }
+        None => (None, None),
+    };
+    let mut plan = match budget {
+        Some((budget, baseline)) => plan_budget(
+            now,
+            Some(budget),
+            spent.unwrap_or_default(),
+            baseline,
+            guardrails,
+            current,
+        ),
+        None => plan_budget(
+            now,
+            None,
+            0.0,
+            acu_pilot_core::capacity::CapacityRange {
+                min: guardrails.floor,
+                max: guardrails.ceiling,
+            },
+            guardrails,
+            current,
+        ),
+    };
+    if current.is_none() && cluster.tags.contains_key(cap_key) && plan.change == LayerChange::None {
+        // Our own tag, unreadable, and nothing wants a cap: it goes, as prescale's does.
+        plan.reason = format!("{}; {cap_key} does not parse: it is removed", plan.reason);
+        plan.change = LayerChange::Remove;
+    }
+    Ok(Some(BudgetTick {
+        budget: budget.map(|(b, _)| b),
+        spent,
+        problem,
+        plan,
+    }))
+}
+
+/// ACU-hours the cluster's writer spent over the 24 h before `now`. `forecast_capacity`
+/// is the capacity the forecast read this tick, if it did: it covers the day whenever
+/// the forecast's lookback does, and then no second GetMetricData is made.
+pub async fn trailing_spend(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster_id: &str,
+    forecast_capacity: Option<&acu_pilot_core::history::Series>,
+    now: DateTime<Utc>,
+) -> Result<f64> {
+    let period = acu_pilot_core::config::to_delta(config.prescale.period);
+    let lookback = ForecastSpec::from_config(&config.prescale).lookback();
+    match forecast_capacity {
+        Some(capacity) if lookback >= budget::WINDOW => Ok(budget::spent(capacity, period, now)),
+        _ => {
+            let read = metrics
+                .history(
+                    cluster_id,
+                    now - budget::WINDOW,
+                    now,
+                    config.prescale.period,
+                )
+                .await?;
+            Ok(budget::spent(&read.capacity, period, now))
+        }
+    }
+}
+
+/// `Budget Exceeded` when the cap is first written, `Budget Restored` when it goes. A dry
+/// run writes no cap, so it would announce the same excess every tick: it logs instead.
+async fn announce_budget(
+    notifier: &impl Notifier,
+    config: &Config,
+    cluster: &str,
+    tick: &BudgetTick,
+) {
+    let Some(event) = tick.plan.event else {
+        return;
+    };
+    let cap = tick.plan.layer.as_ref().and_then(|l| l.max);
+    let detail = serde_json::json!({
+        "cluster": cluster,
+        "budget": tick.budget,
+        "spent": tick.spent.map(|s| (s * 10.0).round() / 10.0),
+        "cap": cap,
+        "reason": tick.plan.reason,
+    });
+    if config.dry_run {
+        tracing::info!(event = event.detail_type(), detail = %detail, "dry run: would publish");
+        return;
+    }
+    crate::announce(notifier, event.detail_type(), detail).await;
+    if event == BudgetEvent::Exceeded {
+        tracing::warn!(cluster, cap = ?cap, "budget exceeded: max capped; demand above the cap is refused");
+    }
 }
 
 #[cfg(test)]
@@ -773,6 +994,209 @@ mod tests {
     const SALE: &str = "events:\n  - name: sale\n    start: 2026-12-10T14:00\n    duration: 1h\n    clusters: [shop]\n    min: 8\n";
 
     const NIGHTS: &str = "events:\n  - name: nights\n    every: \"0 20 * * *\"\n    duration: 10h\n    clusters: [dev]\n    quiet: {max: 2}\n";
+
+    /// Capacity at one level over whatever span is asked for, one sample a period; and
+    /// every read counted.
+    #[derive(Default)]
+    struct LevelMetrics {
+        level: Mutex<f64>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Metrics for LevelMetrics {
+        async fn history(
+            &self,
+            cluster_id: &str,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            period: std::time::Duration,
+        ) -> Result<MetricHistory> {
+            self.calls.lock().unwrap().push(cluster_id.to_owned());
+            let level = *self.level.lock().unwrap();
+            let step = chrono::TimeDelta::from_std(period).unwrap();
+            let mut capacity = Vec::new();
+            let mut at = from;
+            while at < to {
+                capacity.push((at, level));
+                at += step;
+            }
+            Ok(MetricHistory::capacity_only(capacity))
+        }
+    }
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<(String, Value)>>);
+
+    impl Notifier for Events {
+        async fn publish(&self, detail_type: &str, detail: &Value) -> Result<()> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((detail_type.to_owned(), detail.clone()));
+            Ok(())
+        }
+    }
+
+    impl Events {
+        fn types(&self) -> Vec<String> {
+            self.0
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(t, _)| t.clone())
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn over_budget_the_cap_is_written_and_announced_holds_a_boost_and_goes_under_90_percent()
+    {
+        let boost = "max=24 until=2026-12-10T16:00:00Z by=alarm:x";
+        let clusters = FakeClusters::with(vec![cluster(
+            "shop",
+            &[("acu-pilot:budget", "48"), ("acu-pilot:boost", boost)],
+        )]);
+        clusters.clusters.lock().unwrap()[0].range =
+            Some(CapacityRange::from_f64(0.5, 24.0).unwrap());
+        let metrics = LevelMetrics::default();
+        *metrics.level.lock().unwrap() = 4.0;
+        let events = Events::default();
+        let config = no_forecast();
+        let run = |now| {
+            tick(
+                &clusters,
+                &events,
+                &metrics,
+                &Text("events: []\n"),
+                &config,
+                now,
+            )
+        };
+
+        // 4 ACU for 24 h is 96 ACU-h, twice the budget: max is capped at 48 ÷ 24 = 2,
+        // the boost to 24 notwithstanding.
+        let report = run(now()).await.unwrap();
+        let budget = report.clusters[0].budget.as_ref().unwrap();
+        assert_eq!(budget.layer, "written", "{:?}", budget.reason);
+        assert!((budget.spent.unwrap() - 96.0).abs() < 1e-9);
+        let writes = clusters.writes();
+        assert!(
+            writes[0].ends_with(
+                "acu-pilot:budget-cap=max=2 until=2026-12-10T15:00:00Z by=budget at=2026-12-10T14:00:00Z"
+            ),
+            "{writes:?}"
+        );
+        assert_eq!(writes[1], "modify shop 0.5–2 ACU");
+        assert_eq!(events.types(), ["Budget Exceeded", "Capacity Changed"]);
+        let detail = events.0.lock().unwrap()[0].1.clone();
+        assert_eq!(
+            (
+                detail["cluster"].as_str(),
+                detail["budget"].as_f64(),
+                detail["spent"].as_f64()
+            ),
+            (Some("shop"), Some(48.0), Some(96.0))
+        );
+        assert_eq!(detail["cap"], serde_json::json!(2.0));
+        // The forecast is off: one read, the budget's own.
+        assert_eq!(metrics.calls.lock().unwrap().len(), 1);
+
+        // Still over: kept, nothing written or announced.
+        let report = run(now() + chrono::TimeDelta::minutes(5)).await.unwrap();
+        assert_eq!(report.clusters[0].budget.as_ref().unwrap().layer, "kept");
+        assert_eq!(clusters.writes().len(), 2);
+        assert_eq!(events.types().len(), 2);
+
+        // 1.5 ACU for a day is 36 ACU-h, under 90 % of 48: the cap goes, the boost is back.
+        *metrics.level.lock().unwrap() = 1.5;
+        let report = run(now() + chrono::TimeDelta::minutes(10)).await.unwrap();
+        assert_eq!(report.clusters[0].budget.as_ref().unwrap().layer, "removed");
+        let writes = clusters.writes();
+        assert_eq!(
+            &writes[2..],
+            [
+                "untag arn:aws:rds:us-east-1:123456789012:cluster:shop acu-pilot:budget-cap",
+                "modify shop 0.5–24 ACU"
+            ]
+        );
+        assert_eq!(
+            &events.types()[2..],
+            ["Budget Restored", "Capacity Changed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_budget_is_reported_and_the_cluster_runs_without_one() {
+        let clusters = FakeClusters::with(vec![cluster(
+            "shop",
+            &[
+                ("acu-pilot:budget", "lots"),
+                (
+                    "acu-pilot:budget-cap",
+                    "max=2 until=2026-12-10T15:00:00Z by=budget",
+                ),
+            ],
+        )]);
+        clusters.clusters.lock().unwrap()[0].range =
+            Some(CapacityRange::from_f64(0.5, 2.0).unwrap());
+        let metrics = LevelMetrics::default();
+        let events = Events::default();
+        let report = tick(
+            &clusters,
+            &events,
+            &metrics,
+            &Text("events: []\n"),
+            &no_forecast(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let budget = report.clusters[0].budget.as_ref().unwrap();
+        let problem = budget.problem.as_deref().unwrap();
+        assert!(
+            problem.contains("shop") && problem.contains("acu-pilot:budget"),
+            "{problem}"
+        );
+        assert_eq!(budget.layer, "removed");
+        assert_eq!(
+            report.clusters[0].after,
+            CapacityRange::from_f64(0.5, 16.0).unwrap()
+        );
+        assert_eq!(
+            events.types(),
+            ["Budget Invalid", "Budget Restored", "Capacity Changed"]
+        );
+        assert!(
+            metrics.calls.lock().unwrap().is_empty(),
+            "no budget, no spend to read"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_forecasts_history_is_the_budgets_too() {
+        let clusters = FakeClusters::with(vec![cluster("shop", &[("acu-pilot:budget", "480")])]);
+        let metrics = LevelMetrics::default();
+        *metrics.level.lock().unwrap() = 1.0;
+        let report = tick(
+            &clusters,
+            &Quiet,
+            &metrics,
+            &Text("events: []\n"),
+            &Config::default(),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(metrics.calls.lock().unwrap().as_slice(), ["shop"]);
+        let budget = report.clusters[0].budget.as_ref().unwrap();
+        assert!(
+            (budget.spent.unwrap() - 24.0).abs() < 1e-9,
+            "{:?}",
+            budget.spent
+        );
+        assert_eq!(budget.layer, "none");
+    }
 
     #[tokio::test]
     async fn a_nightly_quiet_window_lowers_and_caps_at_its_start_keeps_and_restores_at_its_end() {

@@ -5,7 +5,7 @@
 //! per cluster, also read where a quiet window covered the last weeks, for its savings);
 //! computes the desired range with reconcile's pure half. It never writes.
 
-use acu_pilot_app::prescaler::{forecast_with_history, load_calendar};
+use acu_pilot_app::prescaler::{forecast_with_history, load_calendar, trailing_spend};
 use acu_pilot_app::reconcile::plan;
 use acu_pilot_core::calendar::{Calendar, Window};
 use acu_pilot_core::capacity::CapacityRange;
@@ -14,8 +14,9 @@ use acu_pilot_core::desired::effective_guardrails;
 use acu_pilot_core::error::{Error, Result};
 use acu_pilot_core::forecast::{Forecast, ForecastSpec};
 use acu_pilot_core::policy::advice::{BaselineHint, baseline_hint};
+use acu_pilot_core::policy::budget::plan_budget;
 use acu_pilot_core::policy::quiet::{QuietSavings, estimate_savings};
-use acu_pilot_core::tags::{Layer, format_instant};
+use acu_pilot_core::tags::{BUDGET, Layer, LayerKind, format_instant};
 use acu_pilot_ports::{CalendarSource, Cluster, Clusters, Fleet, Metrics, Ports};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -51,6 +52,27 @@ pub struct ClusterPlan {
     /// What its quiet windows would have saved over the history the forecast reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_savings: Option<QuietSavings>,
+    /// Its spend budget, when it has one (or a cap left from one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<PlannedBudget>,
+}
+
+/// A cluster's spend budget as the pre-scaler would judge it now.
+#[derive(Debug, Serialize)]
+pub struct PlannedBudget {
+    /// ACU-hours a day; `None` when the tag does not parse (see `problem`).
+    pub budget: Option<f64>,
+    /// ACU-hours the writer used over the last 24 h.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spent: Option<f64>,
+    /// Whether a budget cap is on max now.
+    pub capped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<acu_pilot_core::capacity::Acu>,
+    /// What the pre-scaler's next tick would do with the cap, and why.
+    pub next: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -163,6 +185,14 @@ async fn plan_cluster(
             Ok(None) => (None, Vec::new(), None),
             Err(e) => (None, Vec::new(), Some(e.to_string())),
         };
+    let budget = planned_budget(
+        metrics,
+        config,
+        cluster,
+        forecast.as_ref().map(|_| &history),
+        now,
+    )
+    .await;
     let baseline_max = tags
         .baseline
         .map(|b| b.max)
@@ -199,7 +229,55 @@ async fn plan_cluster(
         forecast_error,
         baseline_hint,
         quiet_savings,
+        budget,
     }
+}
+
+/// The budget, the trailing spend and the cap, judged by the pre-scaler's own decision;
+/// `None` for a cluster without a budget tag or cap.
+async fn planned_budget(
+    metrics: &impl Metrics,
+    config: &Config,
+    cluster: &Cluster,
+    forecast_capacity: Option<&Vec<(DateTime<Utc>, f64)>>,
+    now: DateTime<Utc>,
+) -> Option<PlannedBudget> {
+    let cap_key = LayerKind::Budget.tag_key();
+    if !cluster.tags.contains_key(BUDGET) && !cluster.tags.contains_key(cap_key) {
+        return None;
+    }
+    let tags = cluster.tags();
+    let current = tags.layer(LayerKind::Budget);
+    let problem = tags
+        .budget_problem
+        .as_ref()
+        .map(|p| format!("cluster {}: {p}; handled as without a budget", cluster.id));
+    let guardrails = effective_guardrails(&config.guardrails, &tags, cluster).ok();
+    let (spent, next) = match (tags.budget, tags.baseline, guardrails) {
+        (Some(budget), Some(baseline), Some(guardrails)) => {
+            match trailing_spend(metrics, config, &cluster.id, forecast_capacity, now).await {
+                Ok(spent) => {
+                    let p = plan_budget(now, Some(budget), spent, baseline, &guardrails, current);
+                    (Some(spent), format!("{}: {}", p.change.label(), p.reason))
+                }
+                Err(e) => (None, format!("spend unreadable: {e}")),
+            }
+        }
+        (None, _, _) if current.is_some() => (None, "removed: no readable budget".to_owned()),
+        (None, _, _) => (None, "none: no readable budget".to_owned()),
+        _ => (
+            None,
+            "not judged: the cluster's baseline or guardrails are refused (see why)".to_owned(),
+        ),
+    };
+    Some(PlannedBudget {
+        budget: tags.budget,
+        spent,
+        capped: current.is_some_and(|c| c.is_active(now)),
+        cap: current.and_then(|c| c.max),
+        next,
+        problem,
+    })
 }
 
 /// The quiet windows of the last weeks (the forecast's look-back) on the cluster's own
@@ -428,6 +506,26 @@ pub fn render(plan: &Plan) -> String {
                 q.acu_hours_over_cap,
                 q.dollars_over_cap,
             ));
+        }
+        if let Some(b) = &c.budget {
+            out.push_str(&format!(
+                "  budget   {} ACU-h/day, spent {} in the last 24 h, {}
+           next tick: {}
+",
+                b.budget.map_or("unreadable".to_owned(), |b| b.to_string()),
+                b.spent.map_or("unknown".to_owned(), |s| format!("{s:.1}")),
+                match (b.capped, b.cap) {
+                    (true, Some(cap)) => format!("max capped at {cap} ACU"),
+                    _ => "max not capped".to_owned(),
+                },
+                b.next
+            ));
+            if let Some(problem) = &b.problem {
+                out.push_str(&format!(
+                    "  budget   refused: {problem}
+"
+                ));
+            }
         }
         if let Some(hint) = &c.baseline_hint {
             out.push_str(&format!(

@@ -17,12 +17,14 @@ use crate::tags::{AUTO_PAUSE, CEILING, ClusterTags, FLOOR, Layer, LayerKind, Tag
 /// - `max = max(baseline.max, boost.max, prescale.max, min)`;
 /// - a quiet layer's `max` is a cap on both: `min` and `max` are cut to it. A soft cap
 ///   (the default) is lifted to the active boost's `max`/`min` (demand is real); a hard cap
-///   (`hard=true`, a budget) is lifted by nothing but a pin;
+///   (`hard=true`) is lifted by nothing but a pin;
+/// - a budget layer's `max` (written while the spend budget is exceeded) is a hard cap on
+///   both, like a hard quiet cap;
 ///
 /// then clamped to the guardrails. Layers whose `until` has passed have no effect, and
 /// their order does not matter (two layers of one kind combine by max; of two quiet caps,
 /// the lower holds, and one hard one makes the cap hard). Without an active quiet layer
-/// this is exactly the rule before quiet windows existed.
+/// or budget layer this is exactly the rule before quiet windows existed.
 pub fn desired(
     baseline: CapacityRange,
     layers: &[Layer],
@@ -88,6 +90,13 @@ pub fn desired(
                     .fold(cap, Acu::max),
             ),
             other => other,
+        };
+        // The budget cap is hard like a hard quiet cap: it is the owner's stated refusal
+        // of demand, so neither a boost nor a sale lifts it. Under both caps, the lower holds.
+        let budget = active(LayerKind::Budget).filter_map(|l| l.max).min();
+        let cap = match (cap, budget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         match cap {
             Some(cap) => (min.min(cap), max.min(cap)),
@@ -360,6 +369,33 @@ mod tests {
         assert_eq!((pinned.min, pinned.max), (acu(8.0), acu(8.0)));
     }
 
+    fn budget_cap(max: f64) -> Layer {
+        layer(LayerKind::Budget, None, Some(max), 60)
+    }
+
+    #[test]
+    fn a_budget_cap_holds_against_a_boost_and_a_sale_and_yields_to_a_pin() {
+        let g = Guardrails::new(acu(0.5), acu(64.0), false).unwrap();
+        let base = CapacityRange::new(acu(2.0), acu(32.0)).unwrap();
+        let r = desired(base, &[budget_cap(4.0)], now(), &g);
+        assert_eq!((r.min, r.max), (acu(2.0), acu(4.0)));
+        let boost = layer(LayerKind::Boost, Some(8.0), Some(48.0), 60);
+        let sale = layer(LayerKind::Prescale, Some(16.0), None, 60);
+        let r = desired(base, &[budget_cap(4.0), boost, sale.clone()], now(), &g);
+        assert_eq!((r.min, r.max), (acu(4.0), acu(4.0)));
+        // Under a soft quiet cap and a budget cap, the lower holds, boost or not.
+        let soft = quiet(None, Some(8.0), false);
+        let boost = layer(LayerKind::Boost, None, Some(48.0), 60);
+        let r = desired(base, &[soft, budget_cap(6.0), boost], now(), &g);
+        assert_eq!(r.max, acu(6.0));
+        let pin = layer(LayerKind::Pin, Some(8.0), Some(16.0), 60);
+        let r = desired(base, &[budget_cap(4.0), pin], now(), &g);
+        assert_eq!((r.min, r.max), (acu(8.0), acu(16.0)));
+        // Expired, it is gone.
+        let gone = layer(LayerKind::Budget, None, Some(4.0), 0);
+        assert_eq!(desired(base, &[gone, sale], now(), &g).max, acu(32.0));
+    }
+
     #[test]
     fn a_pin_wins_over_everything() {
         let g = Guardrails::default();
@@ -581,7 +617,7 @@ mod tests {
             let r = desired(base, &layers, now(), &g);
             let pinned = layers.iter().any(|l| l.kind == LayerKind::Pin && l.is_active(now()));
             // A quiet cap holds min down too (a cap below a sale's min is the documented rule).
-            let capped = layers.iter().any(|l| l.kind == LayerKind::Quiet && l.max.is_some() && l.is_active(now()));
+            let capped = layers.iter().any(|l| matches!(l.kind, LayerKind::Quiet | LayerKind::Budget) && l.max.is_some() && l.is_active(now()));
             for pre in layers.iter().filter(|l| l.kind == LayerKind::Prescale && l.is_active(now())) {
                 if let (Some(min), false) = (pre.min, pinned || capped) {
                     prop_assert!(r.min >= min.min(g.ceiling));
@@ -631,6 +667,35 @@ mod tests {
         }
 
         #[test]
+        fn a_budget_cap_is_never_exceeded_unless_pinned(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let r = desired(base, &layers, now(), &g);
+            if live(LayerKind::Pin).next().is_none()
+                && let Some(cap) = live(LayerKind::Budget).filter_map(|l| l.max).min()
+            {
+                // A boost, a sale, a soft quiet cap: nothing lifts it but the guardrails'
+                // least max (1 ACU).
+                prop_assert!(r.max <= cap.max(Acu::ONE), "{r:?} above the budget cap {cap}");
+                prop_assert!(r.min <= r.max);
+            }
+        }
+
+        #[test]
+        fn a_budget_layer_never_raises_min_or_max(
+            base in any_baseline(),
+            layers in prop::collection::vec(any_layer(), 0..6),
+            g in any_guardrails(),
+        ) {
+            let without: Vec<Layer> = layers.iter().filter(|l| l.kind != LayerKind::Budget).cloned().collect();
+            let (r, w) = (desired(base, &layers, now(), &g), desired(base, &without, now(), &g));
+            prop_assert!(r.min <= w.min && r.max <= w.max);
+        }
+
+        #[test]
         fn a_soft_cap_is_exceeded_only_by_a_boost(
             base in any_baseline(),
             layers in prop::collection::vec(any_layer(), 0..6),
@@ -653,7 +718,7 @@ mod tests {
             layers in prop::collection::vec(any_layer(), 0..6),
             g in any_guardrails(),
         ) {
-            let layers: Vec<Layer> = layers.into_iter().filter(|l| l.kind != LayerKind::Quiet).collect();
+            let layers: Vec<Layer> = layers.into_iter().filter(|l| !matches!(l.kind, LayerKind::Quiet | LayerKind::Budget)).collect();
             prop_assert_eq!(desired(base, &layers, now(), &g), before_quiet(base, &layers, now(), &g));
         }
 

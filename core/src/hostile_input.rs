@@ -532,7 +532,10 @@ proptest! {
             // max, or no bound where the kind needs one.
             let unreadable = layer.until > latest()
                 || matches!((layer.min, layer.max), (Some(a), Some(b)) if a > b)
-                || (layer.min.is_none() && layer.max.is_none() && kind != LayerKind::Economy);
+                || (layer.min.is_none() && layer.max.is_none() && kind != LayerKind::Economy)
+                // A cap must be one Aurora keeps; a budget cap states no min.
+                || (matches!(kind, LayerKind::Quiet | LayerKind::Budget) && layer.max.is_some_and(|m| m < Acu::ONE))
+                || (kind == LayerKind::Budget && (layer.min.is_some() || layer.max.is_none()));
             prop_assert!(unreadable, "{layer:?}");
         }
     }

@@ -6,6 +6,8 @@
 //! | `acu-pilot:managed` | cluster | `true` |
 //! | `acu-pilot:baseline` | cluster | `min=0.5 max=16` |
 //! | `acu-pilot:boost`, `:economy`, `:prescale`, `:quiet`, `:pin` | cluster | a layer: `min=2 max=24 until=2026-11-25T20:00:00Z by=alarm:Aurora-shop-High-ACU` (`min`/`max` optional, `at` optional; `hard=true` only on `:quiet`) |
+//! | `acu-pilot:budget-cap` | cluster | a layer with `max` only (the pre-scaler's, while the budget is exceeded) |
+//! | `acu-pilot:budget` | cluster | the owner's spend budget in ACU-hours a day, a positive number |
 //! | `acu-pilot:ceiling`, `acu-pilot:floor` | cluster | an ACU value, overriding the configured guardrail |
 //! | `acu-pilot:ttl` | cluster | RFC 3339 UTC instant after which the janitor decommissions it |
 //! | `acu-pilot:cluster`, `acu-pilot:role` | alarm | the cluster id, `high` or `low` |
@@ -31,6 +33,9 @@ pub const TTL: &str = "acu-pilot:ttl";
 /// `true`: the cluster's owner allows min 0 (auto-pause) on it, where its engine version
 /// supports it, whatever `ACU_PILOT_ALLOW_AUTO_PAUSE` says; its floor is then 0.
 pub const AUTO_PAUSE: &str = "acu-pilot:auto-pause";
+/// The owner's spend budget in ACU-hours a day: while the writer's trailing 24 h spend is
+/// over it, the pre-scaler caps max with an `acu-pilot:budget-cap` layer.
+pub const BUDGET: &str = "acu-pilot:budget";
 pub const ALARM_CLUSTER: &str = "acu-pilot:cluster";
 pub const ALARM_ROLE: &str = "acu-pilot:role";
 /// On an alarm whose absolute threshold acu-pilot moved with max: the value to restore.
@@ -66,7 +71,7 @@ impl TagError {
     }
 }
 
-/// The five kinds of layer; each is one cluster tag with one writer.
+/// The six kinds of layer; each is one cluster tag with one writer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerKind {
@@ -81,15 +86,19 @@ pub enum LayerKind {
     Quiet,
     /// an operator: fixes min and max.
     Pin,
+    /// pre-scaler, while the trailing 24 h spend is over the cluster's `acu-pilot:budget`:
+    /// a hard cap on max (and so on min) that only a pin lifts.
+    Budget,
 }
 
 impl LayerKind {
-    pub const ALL: [LayerKind; 5] = [
+    pub const ALL: [LayerKind; 6] = [
         LayerKind::Boost,
         LayerKind::Economy,
         LayerKind::Prescale,
         LayerKind::Quiet,
         LayerKind::Pin,
+        LayerKind::Budget,
     ];
 
     pub fn tag_key(self) -> &'static str {
@@ -99,6 +108,7 @@ impl LayerKind {
             LayerKind::Prescale => "acu-pilot:prescale",
             LayerKind::Quiet => "acu-pilot:quiet",
             LayerKind::Pin => "acu-pilot:pin",
+            LayerKind::Budget => "acu-pilot:budget-cap",
         }
     }
 
@@ -176,10 +186,11 @@ impl Layer {
 
     pub fn parse(kind: LayerKind, value: &str) -> Result<Self, TagError> {
         let tag = kind.tag_key();
-        let allowed: &[&str] = if kind == LayerKind::Quiet {
-            &["min", "max", "until", "by", "at", "hard"]
-        } else {
-            &["min", "max", "until", "by", "at"]
+        let allowed: &[&str] = match kind {
+            LayerKind::Quiet => &["min", "max", "until", "by", "at", "hard"],
+            // A budget caps; a min would be a second meaning nobody writes.
+            LayerKind::Budget => &["max", "until", "by", "at"],
+            _ => &["min", "max", "until", "by", "at"],
         };
         let mut pairs = parse_pairs(tag, value, allowed)?;
         let min = pairs
@@ -216,9 +227,9 @@ impl Layer {
         {
             return Err(TagError::malformed(tag, "sets neither min nor max"));
         }
-        // A cap below 1 ACU would be raised by the guardrails' clamp: the cap a quiet
-        // layer states must be one the cluster can keep.
-        if let (LayerKind::Quiet, Some(max)) = (kind, max)
+        // A cap below 1 ACU would be raised by the guardrails' clamp: the cap a quiet or
+        // budget layer states must be one the cluster can keep.
+        if let (LayerKind::Quiet | LayerKind::Budget, Some(max)) = (kind, max)
             && max < Acu::ONE
         {
             return Err(TagError::malformed(
@@ -295,6 +306,28 @@ pub fn parse_original_threshold(value: &str) -> Result<f64, TagError> {
         .ok_or_else(|| TagError::malformed(tag, format!("{value:?} is not a finite number")))
 }
 
+/// The most a budget may say: 256 ACU around the clock, the most one writer can spend.
+pub const MAX_BUDGET: f64 = 256.0 * 24.0;
+
+/// An `acu-pilot:budget` value: ACU-hours a day, positive and finite. A budget above what
+/// the writer could ever spend is refused too: it would read as a cap that never acts.
+pub fn parse_budget(value: &str) -> Result<f64, TagError> {
+    let text = value.trim();
+    match text.parse::<f64>() {
+        Ok(budget) if budget.is_finite() && budget > 0.0 && budget <= MAX_BUDGET => Ok(budget),
+        Ok(budget) if budget.is_finite() && budget > MAX_BUDGET => Err(TagError::malformed(
+            BUDGET,
+            format!(
+                "{text} ACU-hours a day is more than one writer can spend ({MAX_BUDGET}: 256 ACU for 24 h)"
+            ),
+        )),
+        _ => Err(TagError::malformed(
+            BUDGET,
+            format!("{value:?} is not a positive number of ACU-hours a day"),
+        )),
+    }
+}
+
 /// The range a managed cluster returns to when no layer is active.
 pub fn format_baseline(range: CapacityRange) -> String {
     format!("min={} max={}", range.min, range.max)
@@ -332,6 +365,14 @@ pub struct ClusterTags {
     pub ttl: Option<DateTime<Utc>>,
     /// The owner's opt-in to auto-pause ([`AUTO_PAUSE`]).
     pub auto_pause: bool,
+    /// The owner's spend budget ([`BUDGET`]), ACU-hours a day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
+    /// A budget tag that does not parse. Kept apart from `problems`: a bad budget is
+    /// reported and the cluster runs as one without a budget, rather than refused whole
+    /// (an owner's typo must not stop the rest of the autopilot).
+    #[serde(skip)]
+    pub budget_problem: Option<TagError>,
     #[serde(skip)]
     pub problems: Vec<TagError>,
 }
@@ -352,6 +393,13 @@ impl ClusterTags {
                 CEILING => parse_ceiling(value).map(|acu| parsed.ceiling = Some(acu)),
                 FLOOR => parse_acu(key, "value", value).map(|acu| parsed.floor = Some(acu)),
                 TTL => parse_instant(key, "value", value).map(|t| parsed.ttl = Some(t)),
+                BUDGET => {
+                    match parse_budget(value) {
+                        Ok(budget) => parsed.budget = Some(budget),
+                        Err(problem) => parsed.budget_problem = Some(problem),
+                    }
+                    Ok(())
+                }
                 AUTO_PAUSE => match value.trim() {
                     "true" => {
                         parsed.auto_pause = true;
@@ -678,6 +726,40 @@ mod tests {
                 "{err}"
             );
             assert!(err.contains(message), "{err}");
+        }
+    }
+
+    /// Issue #14: a budget is a positive number of ACU-hours a day; a bad one is kept out
+    /// of `problems` (which refuse the whole cluster) and reported on its own.
+    #[test]
+    fn a_budget_parses_and_a_bad_one_is_its_own_problem_not_the_clusters() {
+        let tags = ClusterTags::parse([(MANAGED, "true"), (BUDGET, " 96 ")]);
+        assert_eq!(
+            (tags.budget, tags.budget_problem.is_none()),
+            (Some(96.0), true)
+        );
+        for bad in ["lots", "-3", "0", "NaN", "inf", "7000", ""] {
+            let tags = ClusterTags::parse([(MANAGED, "true"), (BUDGET, bad)]);
+            assert!(tags.problems.is_empty(), "{bad}: {:?}", tags.problems);
+            assert_eq!(tags.budget, None, "{bad}");
+            let problem = tags.budget_problem.unwrap().to_string();
+            assert!(problem.starts_with("tag acu-pilot:budget: "), "{problem}");
+        }
+        // The cap layer states a max of at least 1 ACU and nothing else.
+        let cap = "max=4 until=2026-11-25T20:00:00Z by=budget";
+        assert_eq!(
+            Layer::parse(LayerKind::Budget, cap).unwrap().max,
+            Some(Acu::new(4.0).unwrap())
+        );
+        for bad in [
+            "min=1 max=4 until=2026-11-25T20:00:00Z by=budget",
+            "max=0.5 until=2026-11-25T20:00:00Z by=budget",
+            "until=2026-11-25T20:00:00Z by=budget",
+        ] {
+            let err = Layer::parse(LayerKind::Budget, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("tag acu-pilot:budget-cap: "), "{err}");
         }
     }
 

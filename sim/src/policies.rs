@@ -35,6 +35,7 @@ use acu_pilot_core::events::{self, AlarmMetric, EventShape};
 use acu_pilot_core::forecast::{ForecastSpec, predict};
 use acu_pilot_core::history::{MetricHistory, Series};
 use acu_pilot_core::policy::alarm::{decide, renews_boost};
+use acu_pilot_core::policy::budget::{self, plan_budget};
 use acu_pilot_core::policy::prescale::{LayerChange, plan_prescale};
 use acu_pilot_core::policy::quiet::plan_quiet;
 use acu_pilot_core::tags::{self, LayerKind};
@@ -161,10 +162,18 @@ impl Autopilot {
             Vec::new()
         };
         let lead = acu_pilot_core::config::to_delta(config.prescale.lead);
+        let mut cluster = SimCluster::new(CLUSTER_ID, replay.baseline, config.guardrails);
+        if let Some(budget) = replay.policy.budget {
+            // As the owner would: a tag, read by the same parser as in production.
+            cluster
+                .cluster
+                .tags
+                .insert(tags::BUDGET.to_owned(), budget.to_string());
+        }
         Self {
             functions,
             config: config.clone(),
-            cluster: SimCluster::new(CLUSTER_ID, replay.baseline, config.guardrails),
+            cluster,
             alarms,
             calendar: calendar
                 .filter(|_| functions.prescale())
@@ -299,6 +308,31 @@ impl Autopilot {
             LayerChange::Write(layer) => self.cluster.put_layer(&layer),
             LayerChange::Remove => self.cluster.remove_layer(LayerKind::Quiet),
             LayerChange::Keep | LayerChange::None => {}
+        }
+        // The budget cap, from the writer's published capacity over the trailing day, as
+        // the pre-scaler reads it.
+        if let (Some(per_day), Some(baseline)) = (tags.budget, tags.baseline) {
+            let period = self.forecast.period;
+            self.published
+                .catch_up(ctx, period, self.forecast.lookback().max(budget::WINDOW));
+            let spent = budget::spent(
+                &self.published.since(now - budget::WINDOW).capacity,
+                period,
+                now,
+            );
+            let plan = plan_budget(
+                now,
+                Some(per_day),
+                spent,
+                baseline,
+                &guardrails,
+                tags.layer(LayerKind::Budget),
+            );
+            match plan.change {
+                LayerChange::Write(layer) => self.cluster.put_layer(&layer),
+                LayerChange::Remove => self.cluster.remove_layer(LayerKind::Budget),
+                LayerChange::Keep | LayerChange::None => {}
+            }
         }
     }
 
@@ -776,6 +810,53 @@ mod tests {
         assert!(fourth_morning_min(ForecastHistory::Capacity) >= 19.0);
         // What production reads: the utilisations show the held min unused.
         assert!(fourth_morning_min(ForecastHistory::Metrics) < 2.0);
+    }
+
+    #[test]
+    fn a_budget_caps_max_while_the_trailing_day_is_over_it_and_lets_go_after() {
+        // Two days at 8 ACU of demand, then two at 1. A budget of 96 ACU-hours a day (4 ACU
+        // around the clock) is passed on the first afternoon; the simulated pre-scaler
+        // caps max at 4 until the trailing day falls under 90 % of the budget again.
+        let start = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let samples = (0..4 * 288)
+            .map(|step| crate::trace::Sample {
+                at: start + TimeDelta::minutes(5 * step),
+                acu: if step < 2 * 288 { 8.0 } else { 1.0 },
+            })
+            .collect();
+        let trace = Trace::new(samples).unwrap();
+        let run_with = |budget| {
+            let replay = ReplayConfig {
+                baseline: CapacityRange::from_f64(0.5, 16.0).unwrap(),
+                policy: PolicySettings {
+                    budget,
+                    ..PolicySettings::default()
+                },
+                ..ReplayConfig::default()
+            };
+            let mut config = Config::default();
+            config.prescale.forecast_enabled = false;
+            let mut policy = Autopilot::new(Functions::All, &replay, &config, None);
+            crate::replay(&trace, &replay, &mut policy, &mut || {})
+        };
+        let free = run_with(None);
+        let capped = run_with(Some(96.0));
+        let max_at = |run: &crate::replay::PolicyRun, hours: i64| {
+            let at = start + TimeDelta::hours(hours);
+            run.timeline.iter().find(|p| p.at == at).unwrap().max
+        };
+        assert_eq!(max_at(&free, 30), 16.0);
+        // The first day's 8 ACU pass 96 ACU-hours after 12 h; by 30 h it is capped.
+        assert_eq!(max_at(&capped, 6), 16.0);
+        assert_eq!(max_at(&capped, 30), 4.0);
+        // From 48 h demand is 1 ACU; the trailing day falls under 86.4 ACU-h before
+        // 72 h, and the cap goes.
+        assert_eq!(max_at(&capped, 90), 16.0);
+        // What the budget refused shows as unmet demand, and as ACU-hours saved.
+        assert!(capped.result.unmet_acu_minutes > free.result.unmet_acu_minutes);
+        assert!(capped.result.acu_hours < free.result.acu_hours);
     }
 
     /// The traces in the repository: the shipped examples and four real NAB series

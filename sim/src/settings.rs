@@ -26,6 +26,9 @@ pub struct PolicySettings {
     pub low_alarm: Option<AlarmSpec>,
     /// What the forecast learns from (default: the metrics production's pre-scaler reads).
     pub forecast_history: ForecastHistory,
+    /// The cluster's spend budget in ACU-hours a day, as its `acu-pilot:budget` tag would
+    /// say: the simulated pre-scaler caps max while the trailing day's spend is over it.
+    pub budget: Option<f64>,
 }
 
 /// The series the simulated pre-scaler hands the forecast.

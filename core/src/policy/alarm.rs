@@ -698,6 +698,12 @@ mod tests {
                     // A max below 1 ACU is a malformed layer (Aurora's least max), not an input.
                     (min, max) => (min, max.map(|m| m.max(Acu::ONE))),
                 };
+                // A budget cap states a max and nothing else.
+                let (min, max) = if kind == LayerKind::Budget {
+                    (None, max.or(min).map(|m| m.max(Acu::ONE)))
+                } else {
+                    (min, max)
+                };
                 Layer {
                     hard: false,
                     kind,
@@ -772,7 +778,12 @@ mod tests {
                 prop_assert!((scale * old.value() - max.value()).abs() < 1e-9);
                 let after = written(&tags, &d);
                 let range = desired(after.baseline.unwrap(), &after.layers, now(), &g);
-                prop_assert_eq!(range.max, max);
+                // An active budget cap refuses the boost: the layer is written (it acts
+                // the moment the cap goes) but the range stays under the cap.
+                match after.layers.iter().filter(|l| l.kind == LayerKind::Budget && l.is_active(now())).filter_map(|l| l.max).min() {
+                    Some(cap) => prop_assert!(range.max <= cap.max(Acu::ONE)),
+                    None => prop_assert_eq!(range.max, max),
+                }
             }
             if old >= g.ceiling {
                 prop_assert!(!d.changes());

@@ -3,6 +3,7 @@
 
 pub mod advice;
 pub mod alarm;
+pub mod budget;
 pub mod janitor;
 pub mod prescale;
 pub mod provision;
