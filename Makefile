@@ -89,7 +89,7 @@ deploy-fn: toolchain $(VENV_TOOLS)/.build-installed $(VENV_TOOLS)/.installed ## 
 .PHONY: invoke-%
 invoke-%: ## run one function in-process where the SDK points (your account, or AWS_ENDPOINT_URL): make invoke-janitor EVENT=file [NOW=rfc3339] [WRITE=1]
 	$(CARGO) build -p acu-pilot-cli
-	target/debug/acu-pilot invoke $* --event $(or $(EVENT),tests/fixtures/scheduled-event.json) $(if $(NOW),--now $(NOW)) $(if $(WRITE),,--dry-run)
+	$${CARGO_TARGET_DIR:-target}/debug/acu-pilot invoke $* --event $(or $(EVENT),tests/fixtures/scheduled-event.json) $(if $(NOW),--now $(NOW)) $(if $(WRITE),,--dry-run)
 
 .PHONY: clean
 clean: ## remove build output and the project-local virtualenvs

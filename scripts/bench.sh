@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # API counts do not depend on the build profile, and the sweep timings are compared with
 # each other, not with a target: the dev build serves; the bootstraps are measured in release.
-cli=target/debug/acu-pilot
+debug="${CARGO_TARGET_DIR:-$root/target}/debug"
+cli="$debug/acu-pilot"
 section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 section "Policy comparison with static-wide and the limit on every trace in the repository (a model of Aurora, see docs/simulator.md)"
@@ -16,16 +17,16 @@ for trace in examples/traces/sales-day.csv examples/traces/week.csv examples/tra
 done
 
 section "API calls per alarm event (alarm-handler)"
-target/debug/examples/bench_alarm
+"$debug"/examples/bench_alarm
 
 section "Janitor sweep of an unchanged fleet: time and API calls per cluster"
-target/debug/examples/bench_janitor
+"$debug"/examples/bench_janitor
 
 section "Janitor tick over a fleet of 5 accounts (hub and 4 spokes): time and API calls per cluster"
-target/debug/examples/bench_fleet
+"$debug"/examples/bench_fleet
 
 section "Concurrency: alarm-handler, pre-scaler and janitor on one cluster, 200 drawn interleavings"
-target/debug/examples/bench_race 200
+"$debug"/examples/bench_race 200
 
 section "Lambda bootstraps: size, start-up and peak memory"
 scripts/bench-functions.sh

@@ -4,7 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cli="$root/target/debug/acu-pilot"
+# The build goes where cargo puts it: a shared CARGO_TARGET_DIR is honoured.
+cli="${CARGO_TARGET_DIR:-$root/target}/debug/acu-pilot"
 py="$root/.venv-ministack/bin/python"
 out="$root/target/demo"
 mkdir -p "$out"
