@@ -136,6 +136,26 @@ async fn over_budget_max_is_capped_a_boost_stays_under_the_cap_and_the_cap_goes_
     assert!(exceeded.contains(&id), "{exceeded}");
     assert_eq!(calls.count("GetMetricData"), 1);
 
+    // `plan` judges the budget with the same decision, and writes nothing.
+    let (ok, out, err) = cli(&["plan", "--cluster", &id, "--now", NOW, "--json"]);
+    assert!(ok, "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let budget = &plan["clusters"][0]["budget"];
+    assert_eq!(budget["budget"], 48.0, "{budget:#}");
+    assert!(
+        (budget["spent"].as_f64().unwrap() - 60.0).abs() < 1e-6,
+        "{budget:#}"
+    );
+    assert_eq!(budget["capped"], true, "{budget:#}");
+    assert_eq!(budget["cap"], 2.0, "{budget:#}");
+    assert!(
+        budget["next"].as_str().unwrap().starts_with("kept"),
+        "{budget:#}"
+    );
+    let (ok, text, err) = cli(&["plan", "--cluster", &id, "--now", NOW]);
+    assert!(ok, "{err}");
+    assert!(text.contains("budget   48 ACU-h/day, spent 60.0"), "{text}");
+
     // The high alarm fires: the boost is written, and refused by the budget.
     let (out, _) = run(
         Function::AlarmHandler,
