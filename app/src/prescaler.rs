@@ -459,24 +459,22 @@ async fn prescale_cluster(
         &config.prescale,
         &guardrails,
     );
-    if current.is_none() && cluster.tags.contains_key(key) && plan.change == LayerChange::None {
-        // Our own tag, unreadable: nothing wants it, so it goes rather than blocking
-        // every reconcile of the cluster.
-        plan.reasons
-            .push(format!("{key} does not parse: it is removed"));
-        plan.change = LayerChange::Remove;
-    }
+    remove_if_unreadable(
+        &cluster,
+        &tags,
+        LayerKind::Prescale,
+        &mut plan.change,
+        &mut plan.reasons,
+    );
     let quiet_key = LayerKind::Quiet.tag_key();
     let mut quiet = plan_quiet(now, &windows, tags.layer(LayerKind::Quiet));
-    if tags.layer(LayerKind::Quiet).is_none()
-        && cluster.tags.contains_key(quiet_key)
-        && quiet.change == LayerChange::None
-    {
-        quiet
-            .reasons
-            .push(format!("{quiet_key} does not parse: it is removed"));
-        quiet.change = LayerChange::Remove;
-    }
+    remove_if_unreadable(
+        &cluster,
+        &tags,
+        LayerKind::Quiet,
+        &mut quiet.change,
+        &mut quiet.reasons,
+    );
     plan.reasons.append(&mut quiet.reasons);
     for reason in &plan.reasons {
         tracing::info!(reason = %reason, "prescale decision");
@@ -514,6 +512,9 @@ async fn prescale_cluster(
     let original_quiet = cluster.tags.get(quiet_key).cloned();
     let original_budget = cluster.tags.get(budget_key).cloned();
     let mut updated = cluster;
+    // Every layer this tick changes goes in one AddTagsToResource and one
+    // RemoveTagsFromResource, not a call per layer.
+    let (mut puts, mut removes) = (Vec::new(), Vec::new());
     for (key, change) in [
         (key, &plan.change),
         (quiet_key, &quiet.change),
@@ -525,29 +526,31 @@ async fn prescale_cluster(
                 let value = layer
                     .tag_value()
                     .map_err(|e| Error::invalid(key, e.to_string()))?;
-                if config.dry_run {
-                    tracing::info!(tag = key, value = %value, "dry run: would write the layer tag");
-                } else {
-                    clusters
-                        .put_tags(&updated.arn, &[(key.to_owned(), value.clone())])
-                        .await?;
-                    tracing::info!(tag = key, value = %value, "layer tag written");
-                }
-                updated.tags.insert(key.to_owned(), value);
+                puts.push((key.to_owned(), value));
             }
-            LayerChange::Remove => {
-                if config.dry_run {
-                    tracing::info!(tag = key, "dry run: would remove the layer tag");
-                } else {
-                    clusters
-                        .remove_tags(&updated.arn, &[key.to_owned()])
-                        .await?;
-                    tracing::info!(tag = key, "layer tag removed");
-                }
-                updated.tags.remove(key);
-            }
+            LayerChange::Remove => removes.push(key.to_owned()),
             LayerChange::Keep => tracing::info!(tag = key, "layer tag already as wanted"),
             LayerChange::None => tracing::debug!(tag = key, "no layer wanted or present"),
+        }
+    }
+    if !puts.is_empty() {
+        if config.dry_run {
+            tracing::info!(tags = ?puts, "dry run: would write the layer tags");
+        } else {
+            clusters.put_tags(&updated.arn, &puts).await?;
+            tracing::info!(tags = ?puts, "layer tags written");
+        }
+        updated.tags.extend(puts);
+    }
+    if !removes.is_empty() {
+        if config.dry_run {
+            tracing::info!(tags = ?removes, "dry run: would remove the layer tags");
+        } else {
+            clusters.remove_tags(&updated.arn, &removes).await?;
+            tracing::info!(tags = ?removes, "layer tags removed");
+        }
+        for key in &removes {
+            updated.tags.remove(key);
         }
     }
 
@@ -629,6 +632,23 @@ async fn prescale_cluster(
         reconciled.changed,
         reconciled.reason,
     ))
+}
+
+/// Our own layer tag, unreadable and wanted by nothing: it goes rather than blocking every
+/// reconcile of the cluster.
+fn remove_if_unreadable(
+    cluster: &Cluster,
+    tags: &acu_pilot_core::tags::ClusterTags,
+    kind: LayerKind,
+    change: &mut LayerChange,
+    reasons: &mut Vec<String>,
+) {
+    let key = kind.tag_key();
+    if tags.layer(kind).is_none() && cluster.tags.contains_key(key) && *change == LayerChange::None
+    {
+        reasons.push(format!("{key} does not parse: it is removed"));
+        *change = LayerChange::Remove;
+    }
 }
 
 /// A cluster's budget decision at one tick, with what it was made from.
