@@ -75,8 +75,9 @@ impl MetricHistory {
         let capacity = in_time_order(&self.capacity);
         let shares = self.shares(&capacity);
         let known: Vec<f64> = shares.iter().flatten().copied().collect();
-        let reference = quantile(known, REFERENCE_QUANTILE)
-            .filter(|_| shares.iter().flatten().count() >= MIN_SHARES)
+        let reference = (known.len() >= MIN_SHARES)
+            .then(|| quantile(known, REFERENCE_QUANTILE))
+            .flatten()
             .filter(|r| *r >= LOWEST_REFERENCE);
         let mut lowered = 0;
         let load = capacity
