@@ -56,16 +56,45 @@ pub(crate) fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo, run from the repository's root as a developer would run it. Cargo gives a test
+/// process the variables it gives a package's build (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, `OUT_DIR`, …); build scripts that watch them (ring's does) would see
+/// them changed and rebuild half the workspace, twice: once here, once more in the next
+/// ordinary build. They are removed.
+fn cargo() -> Command {
+    let program = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").into());
+    let mut command = Command::new(program);
+    command.current_dir(repo_root());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_the_test = [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_MANIFEST_LINKS",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "OUT_DIR",
+        ]
+        .contains(&name.as_ref())
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_");
+        if set_for_the_test {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 /// Builds the four function binaries (x86_64, this build's profile) so a test run from a
 /// fresh clone deploys current code. It is `make test`'s own build command, so there it
 /// is a no-op; a narrower `-p` build would unify features differently and rebuild the
 /// SDK crates twice over.
 pub fn build_functions() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(repo_root())
-        .args(["build", "--workspace", "--all-targets"]);
+    let mut command = cargo();
+    command.args(["build", "--workspace", "--all-targets"]);
     if bin_dir().file_name().is_some_and(|p| p == "release") {
         command.arg("--release");
     }
@@ -189,10 +218,9 @@ pub async fn invoke(
 /// the target directory is then rebuilt without that id, so later deploys use an
 /// ordinary build.
 pub fn build_bootstrap(binary: &str, build_id: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").into());
     let build = |id: Option<&str>| {
-        let mut command = Command::new(&cargo);
-        command.current_dir(repo_root()).args([
+        let mut command = cargo();
+        command.args([
             "build",
             "--message-format=json-render-diagnostics",
             "-p",

@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 /// How long the Provision Cluster event may take to become a cluster (rule delivery,
 /// cold start, the provisioner's first step).
 const PROVISION_WAIT: Duration = Duration::from_secs(60);
-/// Direct re-invokes allowed for a step that answers `in_progress`.
-const RESUMES: usize = 15;
+/// How long a step that answers `in_progress` is re-invoked for: time, not a count, since
+/// an emulator shared with a busy test run answers each invoke more slowly.
+const RESUME_WAIT: Duration = Duration::from_secs(120);
 
 /// The recipe's boost step from the template's defaults: 16 × 1.5.
 const BOOSTED_MAX: f64 = 24.0;
@@ -115,7 +116,10 @@ async fn invoke_until_done(
     event: &Value,
 ) -> Result<Value, String> {
     let mut last = String::new();
-    for _ in 0..RESUMES {
+    let started = Instant::now();
+    let mut invokes = 0;
+    while started.elapsed() < RESUME_WAIT {
+        invokes += 1;
         match invoke(lambda, deployed.function(function), event).await {
             Ok(invoked) => match invoked.result(function) {
                 Ok(result) if result["status"] == "in_progress" => {
@@ -128,7 +132,10 @@ async fn invoke_until_done(
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Err(format!("{last} (after {RESUMES} invokes)"))
+    Err(format!(
+        "{last} (after {invokes} invokes in {:.0} s)",
+        started.elapsed().as_secs_f64()
+    ))
 }
 
 /// (a) A `Provision Cluster` event on the stack's request bus → ProvisionRequestRule →
