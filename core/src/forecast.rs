@@ -17,7 +17,10 @@
 //! block's first period, the lead-in a rise is warmed through, is not counted). When the
 //! days disagree (a weak pattern) a high min would have been wasted on the quiet ones, so
 //! the forecast does not trust itself and asks for less; one holiday or incident among the
-//! days cannot veto a pattern the others share.
+//! days cannot veto a pattern the others share. Nor does it trust the days when today is
+//! not like them: the peak it warms for is scaled by the last 24 hours' peak against
+//! theirs (at most 1), so a pattern that stopped (an outage, a campaign over) stops being
+//! warmed for within a day.
 
 use std::fmt::Write as _;
 
@@ -27,6 +30,7 @@ use serde::Serialize;
 use crate::config::PrescaleConfig;
 
 const WEEK: TimeDelta = TimeDelta::weeks(1);
+const DAY: TimeDelta = TimeDelta::days(1);
 
 /// Fewer weeks with data than this and there is no prediction: one week is an anecdote.
 pub const MIN_WEEKS: usize = 2;
@@ -141,6 +145,9 @@ pub struct Warmth {
     pub days: usize,
     /// Median of those days' peaks through the hour and the lead after it.
     pub peak: f64,
+    /// The day before the last hour: its peak as a share of those days' in their same span (at most
+    /// 1): the warm min is read from `peak × level`. `None` when either is unknown.
+    pub level: Option<f64>,
     /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
     /// within the budget; 0.5 when none did.
     pub min: f64,
@@ -150,8 +157,14 @@ pub struct Warmth {
 
 impl Warmth {
     fn explain(&self) -> String {
+        let level = match self.level {
+            Some(level) if level < 1.0 => {
+                format!(", the last day at {:.0} % of those days'", level * 100.0)
+            }
+            _ => String::new(),
+        };
         format!(
-            "warm min {:.1} for {}–{} ({} pattern over {} days: median peak {:.1}, would have wasted {:.0} %)",
+            "warm min {:.1} for {}–{} ({} pattern over {} days: median peak {:.1}{level}, would have wasted {:.0} %)",
             self.min,
             self.from.format("%H:%MZ"),
             self.until.format("%H:%MZ"),
@@ -198,8 +211,22 @@ pub fn warmth(
         &history[start..end.max(start)]
     };
     let needed = (spec.block.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
+    // The 24 hours before the last hour, shifted: their peak when at least half of them
+    // have data. The last hour is left out so that a rise due now, on a day it is a few
+    // minutes late, is not read as a day without its rise.
+    let day_needed = (DAY.num_seconds() / 2 / spec.period.num_seconds().max(1)) as usize;
+    let day_peak = |shift: TimeDelta| {
+        let end = now - TimeDelta::hours(1) - shift;
+        let day = within(end - DAY, end);
+        (day.len() >= day_needed.max(1)).then(|| {
+            day.iter()
+                .map(|(_, v)| v.max(LOWEST_ACU))
+                .fold(LOWEST_ACU, f64::max)
+        })
+    };
     let mut hours: Vec<&[(DateTime<Utc>, f64)]> = Vec::new();
     let mut peaks = Vec::new();
+    let mut day_peaks = Vec::new();
     for shift in offsets {
         let hour = within(from - shift, until - shift);
         let ahead = within(from - shift, until + spec.lead - shift);
@@ -211,11 +238,21 @@ pub fn warmth(
             let skip = hour.partition_point(|(t, _)| *t < from + period - shift);
             hours.push(&hour[skip..]);
             peaks.push(peak);
+            day_peaks.extend(day_peak(shift));
         }
     }
     if hours.len() < MIN_DAYS {
         return None;
     }
+    // Today against those days: the last day's peak over what those days typically
+    // reached in the same 24 hours of theirs (a whole cycle of a daily pattern, so the time
+    // of day does not matter). A pattern that stopped holding (an outage, a campaign over,
+    // a feed gone flat) shows as a level well below 1, and the warm min follows it down
+    // within a day instead of warming for the old pattern every day of the lookback. Never
+    // up: a busier day than usual is for Aurora's scaling and the alarms to follow.
+    let level = day_peak(TimeDelta::zero())
+        .filter(|_| !day_peaks.is_empty())
+        .map(|today| (today / median(&day_peaks)).min(1.0));
     // What at least half the days reached: with an even count the higher middle, since
     // the budget below lowers it when the days disagree.
     let peak = -lower_median(&peaks.iter().map(|p| -p).collect::<Vec<_>>());
@@ -234,7 +271,7 @@ pub fn warmth(
             .collect();
         lower_median(&shares)
     };
-    let mut min = (peak * 2.0).ceil() / 2.0;
+    let mut min = (peak * level.unwrap_or(1.0) * 2.0).ceil() / 2.0;
     while min > LOWEST_ACU && waste(min) > spec.warm_budget {
         min -= 0.5;
     }
@@ -245,6 +282,7 @@ pub fn warmth(
         seasonality,
         days: hours.len(),
         peak,
+        level,
         min,
         waste: waste(min),
     })
@@ -459,6 +497,7 @@ fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
     use proptest::prelude::*;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -634,6 +673,66 @@ mod tests {
             prop_assert!(w.min <= ((w.peak * 2.0).ceil() / 2.0).max(0.5));
             prop_assert!(w.waste <= budget + 1e-9 || w.min == 0.5, "{:?}", w);
         }
+    }
+
+    /// Five days of 5-minute samples before `end`: 1 ACU, and `day_peak(days_ago)` every
+    /// day from 09:00 to 17:00 UTC.
+    fn working_days(
+        end: DateTime<Utc>,
+        day_peak: impl Fn(i64) -> f64,
+    ) -> Vec<(DateTime<Utc>, f64)> {
+        let mut out = Vec::new();
+        let mut at = end - TimeDelta::days(5);
+        while at < end {
+            let days_ago = (end.date_naive() - at.date_naive()).num_days();
+            let busy = (9..17).contains(&at.hour());
+            out.push((at, if busy { day_peak(days_ago) } else { 1.0 }));
+            at += TimeDelta::minutes(5);
+        }
+        out
+    }
+
+    #[test]
+    fn a_day_like_the_others_is_warmed_in_full() {
+        let now = t("2026-11-20T08:55:00Z");
+        let w = warmth(&working_days(now, |_| 16.0), now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.seasonality, w.level, w.min), ("daily", Some(1.0), 16.0));
+        assert!(!w.explain().contains("last day"), "{}", w.explain());
+    }
+
+    #[test]
+    fn a_pattern_that_stopped_is_no_longer_warmed_for() {
+        // Busy at 16 ACU every day until yesterday, which stayed at 1 ACU all day.
+        let now = t("2026-11-20T08:55:00Z");
+        let stopped = working_days(now, |days_ago| if days_ago == 1 { 1.0 } else { 16.0 });
+        let w = warmth(&stopped, now, &ForecastSpec::default()).unwrap();
+        assert_eq!(w.peak, 16.0);
+        assert_eq!(w.level, Some(1.0 / 16.0));
+        assert_eq!(w.min, 1.0);
+        assert!(w.explain().contains("the last day at 6 %"), "{}", w.explain());
+
+        // A quieter day (8 of the usual 16 ACU) halves the warm min, and no more.
+        let quieter = working_days(now, |days_ago| if days_ago == 1 { 8.0 } else { 16.0 });
+        let w = warmth(&quieter, now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.level, w.min), (Some(0.5), 8.0));
+
+        // A busier day does not raise it.
+        let busier = working_days(now, |days_ago| if days_ago == 1 { 32.0 } else { 16.0 });
+        let w = warmth(&busier, now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.level, w.min), (Some(1.0), 16.0));
+    }
+
+    #[test]
+    fn a_weekly_rise_a_few_minutes_late_keeps_its_warmth() {
+        // Every past Friday rose to 24 ACU at 18:00; this one has not yet at 18:05. The
+        // last hour is not judged, so the block is still warmed.
+        let now = t("2026-11-20T18:05:00Z");
+        let late: Vec<_> = history(now, 24.0, |_| 1.0)
+            .into_iter()
+            .map(|(at, v)| (at, if at >= t("2026-11-20T18:00:00Z") { 1.0 } else { v }))
+            .collect();
+        let w = warmth(&late, now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.seasonality, w.level, w.min), ("weekly", Some(1.0), 24.0));
     }
 
     #[test]

@@ -856,6 +856,7 @@ mod tests {
             seasonality: "daily",
             days: 1,
             peak: min,
+            level: None,
             min,
             waste: 0.0,
         });
