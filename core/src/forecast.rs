@@ -709,7 +709,11 @@ mod tests {
         assert_eq!(w.peak, 16.0);
         assert_eq!(w.level, Some(1.0 / 16.0));
         assert_eq!(w.min, 1.0);
-        assert!(w.explain().contains("the last day at 6 %"), "{}", w.explain());
+        assert!(
+            w.explain().contains("the last day at 6 %"),
+            "{}",
+            w.explain()
+        );
 
         // A quieter day (8 of the usual 16 ACU) halves the warm min, and no more.
         let quieter = working_days(now, |days_ago| if days_ago == 1 { 8.0 } else { 16.0 });
@@ -729,7 +733,16 @@ mod tests {
         let now = t("2026-11-20T18:05:00Z");
         let late: Vec<_> = history(now, 24.0, |_| 1.0)
             .into_iter()
-            .map(|(at, v)| (at, if at >= t("2026-11-20T18:00:00Z") { 1.0 } else { v }))
+            .map(|(at, v)| {
+                (
+                    at,
+                    if at >= t("2026-11-20T18:00:00Z") {
+                        1.0
+                    } else {
+                        v
+                    },
+                )
+            })
             .collect();
         let w = warmth(&late, now, &ForecastSpec::default()).unwrap();
         assert_eq!((w.seasonality, w.level, w.min), ("weekly", Some(1.0), 24.0));
