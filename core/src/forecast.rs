@@ -18,9 +18,9 @@
 //! days disagree (a weak pattern) a high min would have been wasted on the quiet ones, so
 //! the forecast does not trust itself and asks for less; one holiday or incident among the
 //! days cannot veto a pattern the others share. Nor does it trust the days when today is
-//! not like them: the peak it warms for is scaled by the last 24 hours' peak against
-//! theirs (at most 1), so a pattern that stopped (an outage, a campaign over) stops being
-//! warmed for within a day.
+//! not like them: the peak it warms for is scaled by the last day's peak (the last hour
+//! left out) against theirs in the same span (at most 1), so a pattern that stopped (an
+//! outage, a campaign over) stops being warmed for within a day.
 
 use std::fmt::Write as _;
 
@@ -145,8 +145,9 @@ pub struct Warmth {
     pub days: usize,
     /// Median of those days' peaks through the hour and the lead after it.
     pub peak: f64,
-    /// The day before the last hour: its peak as a share of those days' in their same span (at most
-    /// 1): the warm min is read from `peak × level`. `None` when either is unknown.
+    /// The peak of the 24 hours before the last hour as a share of what those days
+    /// typically reached in the same span of theirs, at most 1: the warm min is read from
+    /// `peak × level`. `None` when either is unknown (under half of the span has data).
     pub level: Option<f64>,
     /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
     /// within the budget; 0.5 when none did.
