@@ -82,11 +82,7 @@ impl CalendarSource for ConfiguredCalendar {
 }
 
 async fn read_parameter(client: &Client, name: &str) -> Result<CalendarText> {
-    let out = client
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
+    let text = crate::read_parameter_value(client, name)
         .await
         .map_err(|e| {
             if e.as_service_error()
@@ -103,11 +99,7 @@ async fn read_parameter(client: &Client, name: &str) -> Result<CalendarText> {
     Ok(CalendarText {
         origin: format!("SSM parameter {name}"),
         name: None,
-        text: out
-            .parameter()
-            .and_then(|p| p.value())
-            .unwrap_or_default()
-            .to_owned(),
+        text: text.unwrap_or_default(),
     })
 }
 

@@ -143,6 +143,24 @@ impl Aws {
     }
 }
 
+/// One SSM parameter's value, decrypted (a SecureString reads as its plain text); `None`
+/// when it has none. The callers name the failure: which parameter, for what.
+pub(crate) async fn read_parameter_value(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> std::result::Result<
+    Option<String>,
+    aws_sdk_ssm::error::SdkError<aws_sdk_ssm::operation::get_parameter::GetParameterError>,
+> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await?;
+    Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned))
+}
+
 /// Reads the ownership key from the SSM parameter `name` ([`Aws::ownership_key`]).
 async fn read_ownership_key(
     ssm: &aws_sdk_ssm::Client,
@@ -152,25 +170,18 @@ async fn read_ownership_key(
     let Some(name) = name else {
         return Ok(None);
     };
-    let out = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
+    let secret = read_parameter_value(ssm, name)
         .await
         .map_err(|e| {
             error::sdk_error("GetParameter", e).about(format_args!(
                 "the ownership key's parameter {name} ({VARIABLE})"
             ))
-        })?;
-    let secret = out
-        .parameter()
-        .and_then(|p| p.value())
+        })?
         .ok_or_else(|| Error::Config {
             variable: VARIABLE.into(),
             message: format!("parameter {name} has no value"),
         })?;
-    let key = OwnershipKey::from_secret(secret).map_err(|message| Error::Config {
+    let key = OwnershipKey::from_secret(&secret).map_err(|message| Error::Config {
         variable: VARIABLE.into(),
         message: format!("parameter {name}: {message}"),
     })?;

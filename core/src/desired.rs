@@ -216,6 +216,13 @@ mod tests {
         Acu::new(v).unwrap()
     }
 
+    /// The layers of `kind` active at [`now`].
+    fn live(layers: &[Layer], kind: LayerKind) -> impl Iterator<Item = &Layer> {
+        layers
+            .iter()
+            .filter(move |l| l.kind == kind && l.is_active(now()))
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-25T19:00:00Z")
             .unwrap()
@@ -655,7 +662,7 @@ mod tests {
             layers in prop::collection::vec(any_layer(), 0..6),
             g in any_guardrails(),
         ) {
-            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let live = |kind| live(&layers, kind);
             let r = desired(base, &layers, now(), &g);
             if live(LayerKind::Pin).next().is_none()
                 && live(LayerKind::Quiet).any(|l| l.hard)
@@ -672,7 +679,7 @@ mod tests {
             layers in prop::collection::vec(any_layer(), 0..6),
             g in any_guardrails(),
         ) {
-            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let live = |kind| live(&layers, kind);
             let r = desired(base, &layers, now(), &g);
             if live(LayerKind::Pin).next().is_none()
                 && let Some(cap) = live(LayerKind::Budget).filter_map(|l| l.max).min()
@@ -701,7 +708,7 @@ mod tests {
             layers in prop::collection::vec(any_layer(), 0..6),
             g in any_guardrails(),
         ) {
-            let live = |kind: LayerKind| layers.iter().filter(move |l| l.kind == kind && l.is_active(now()));
+            let live = |kind| live(&layers, kind);
             let r = desired(base, &layers, now(), &g);
             let unpinned = live(LayerKind::Pin).next().is_none();
             if let (true, Some(cap)) = (unpinned, live(LayerKind::Quiet).filter_map(|l| l.max).min())
