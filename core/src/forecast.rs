@@ -11,16 +11,18 @@
 //! since scale-up speed grows with capacity and a min near the coming level removes most
 //! of the climb. It learns from the same block on each of the last days (daily
 //! seasonality, from the second day of history) or, once two weeks are known, on the same
-//! weekday of past weeks. It starts from the peak that at least half of those days reached
-//! through the block and the lead after it, and is lowered until holding it would have
-//! cost at most `warm_budget` of what the block used on at least half of those days (the
-//! block's first period, the lead-in a rise is warmed through, is not counted). When the
-//! days disagree (a weak pattern) a high min would have been wasted on the quiet ones, so
-//! the forecast does not trust itself and asks for less; one holiday or incident among the
-//! days cannot veto a pattern the others share. Nor does it trust the days when today is
-//! not like them: the peak it warms for is scaled by the last day's peak (the last hour
-//! left out) against theirs in the same span (at most 1), so a pattern that stopped (an
-//! outage, a campaign over) stops being warmed for within a day.
+//! weekday of past weeks. It starts from the peak that enough of those days reached
+//! through the block and the lead after it (at least half of them, and two once two are
+//! known), and is lowered until holding it would have cost at most `warm_budget` of what
+//! the block used on as many of those days (the block's first period, the lead-in a rise
+//! is warmed through, is not counted). When the days disagree (a weak pattern) a high min
+//! would have been wasted on the quiet ones, so the forecast does not trust itself and
+//! asks for less; one holiday or incident among the days can neither veto a pattern the
+//! others share nor, alone, make one. Nor does it trust the days when today is not like
+//! them: the peak it warms for is scaled by the last day's level (the 90th percentile of
+//! its samples, the last hour left out) against theirs in the same span (at most 1), so a
+//! pattern that stopped (an outage, a campaign over) stops being warmed for within a day,
+//! even if a spike or two remains.
 
 use std::fmt::Write as _;
 
@@ -48,6 +50,11 @@ pub const MIN_DAYS: usize = 1;
 
 /// The lowest capacity Aurora Serverless v2 runs at: what a quiet sample still costs.
 const LOWEST_ACU: f64 = 0.5;
+
+/// How a day's level is read: this percentile of its samples, not their maximum, so that
+/// one spike (a 5-minute job on a feed that went quiet) cannot keep a stopped pattern
+/// warm for another day; a short daily peak still shows, as 10 % of a day is 2.4 hours.
+const DAY_PEAK_PERCENTILE: usize = 90;
 
 /// What to predict: the peak of `[now, now + horizon]`, from `weeks` past weeks of samples
 /// at `period`.
@@ -143,11 +150,13 @@ pub struct Warmth {
     pub seasonality: &'static str,
     /// Past days with a full hour of data.
     pub days: usize,
-    /// Median of those days' peaks through the hour and the lead after it.
+    /// The highest peak through the hour and the lead after it that enough of those days
+    /// reached: at least half of them, and two once two are known.
     pub peak: f64,
-    /// The peak of the 24 hours before the last hour as a share of what those days
-    /// typically reached in the same span of theirs, at most 1: the warm min is read from
-    /// `peak × level`. `None` when either is unknown (under half of the span has data).
+    /// The 90th percentile of the 24 hours before the last hour as a share of the same
+    /// days' typical (median) one in the same span of theirs, at most 1: the warm min is
+    /// read from `peak × level`. `None` when either is unknown (under half of the span has
+    /// data).
     pub level: Option<f64>,
     /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
     /// within the budget; 0.5 when none did.
@@ -212,22 +221,22 @@ pub fn warmth(
         &history[start..end.max(start)]
     };
     let needed = (spec.block.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
-    // The 24 hours before the last hour, shifted: their peak when at least half of them
+    // The 24 hours before the last hour, shifted: their level when at least half of them
     // have data. The last hour is left out so that a rise due now, on a day it is a few
     // minutes late, is not read as a day without its rise.
     let day_needed = (DAY.num_seconds() / 2 / spec.period.num_seconds().max(1)) as usize;
-    let day_peak = |shift: TimeDelta| {
+    let day_level = |shift: TimeDelta| {
         let end = now - TimeDelta::hours(1) - shift;
         let day = within(end - DAY, end);
         (day.len() >= day_needed.max(1)).then(|| {
-            day.iter()
-                .map(|(_, v)| v.max(LOWEST_ACU))
-                .fold(LOWEST_ACU, f64::max)
+            let mut values: Vec<f64> = day.iter().map(|(_, v)| v.max(LOWEST_ACU)).collect();
+            values.sort_by(f64::total_cmp);
+            values[(values.len() - 1) * DAY_PEAK_PERCENTILE / 100]
         })
     };
     let mut hours: Vec<&[(DateTime<Utc>, f64)]> = Vec::new();
     let mut peaks = Vec::new();
-    let mut day_peaks = Vec::new();
+    let mut day_levels = Vec::new();
     for shift in offsets {
         let hour = within(from - shift, until - shift);
         let ahead = within(from - shift, until + spec.lead - shift);
@@ -239,26 +248,27 @@ pub fn warmth(
             let skip = hour.partition_point(|(t, _)| *t < from + period - shift);
             hours.push(&hour[skip..]);
             peaks.push(peak);
-            day_peaks.extend(day_peak(shift));
+            day_levels.extend(day_level(shift));
         }
     }
     if hours.len() < MIN_DAYS {
         return None;
     }
-    // Today against those days: the last day's peak over what those days typically
+    // Today against those days: the last day's level over what those days typically
     // reached in the same 24 hours of theirs (a whole cycle of a daily pattern, so the time
     // of day does not matter). A pattern that stopped holding (an outage, a campaign over,
     // a feed gone flat) shows as a level well below 1, and the warm min follows it down
     // within a day instead of warming for the old pattern every day of the lookback. Never
     // up: a busier day than usual is for Aurora's scaling and the alarms to follow.
-    let level = day_peak(TimeDelta::zero())
-        .filter(|_| !day_peaks.is_empty())
-        .map(|today| (today / median(&day_peaks)).min(1.0));
-    // What at least half the days reached: with an even count the higher middle, since
-    // the budget below lowers it when the days disagree.
-    let peak = -lower_median(&peaks.iter().map(|p| -p).collect::<Vec<_>>());
-    // Each day's waste as a share of its own use; the typical (median) day judges, so one
-    // holiday or incident in the lookback cannot veto a pattern the other days share.
+    let level = day_level(TimeDelta::zero())
+        .filter(|_| !day_levels.is_empty())
+        .map(|today| (today / median(&day_levels)).min(1.0));
+    // What enough of the days reached (see [`quorum`]).
+    let agreeing = quorum(peaks.len());
+    let peak = nth_highest(&peaks, agreeing);
+    // Each day's waste as a share of its own use, judged by the same quorum: the min is
+    // within budget when it was on enough of the days, so one holiday or incident in the
+    // lookback cannot veto a pattern the other days share, nor can one day make it.
     let waste = |min: f64| {
         let shares: Vec<f64> = hours
             .iter()
@@ -270,7 +280,7 @@ pub fn warmth(
                     / used
             })
             .collect();
-        lower_median(&shares)
+        nth_lowest(&shares, agreeing)
     };
     let mut min = (peak * level.unwrap_or(1.0) * 2.0).ceil() / 2.0;
     while min > LOWEST_ACU && waste(min) > spec.warm_budget {
@@ -407,11 +417,27 @@ pub fn predict(
     }
 }
 
-/// The value at least half of a non-empty list is at or below.
-fn lower_median(values: &[f64]) -> f64 {
+/// How many of `days` past days must agree before the warm min acts on them: at least
+/// half, and two once two are known. With two days, "half" would be either one of them,
+/// and a burst that came once (a campaign, an incident, a bursty feed's random hour)
+/// would be warmed for the next day or week as if it were the pattern. One day alone
+/// still counts, so that a daily pattern is warmed for from the second day.
+fn quorum(days: usize) -> usize {
+    days.div_ceil(2).max(days.min(2))
+}
+
+/// The highest value at least `n` of a non-empty list reach (1 ≤ n ≤ len).
+fn nth_highest(values: &[f64], n: usize) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    sorted[n.clamp(1, sorted.len()) - 1]
+}
+
+/// The lowest value at least `n` of a non-empty list are at or below (1 ≤ n ≤ len).
+fn nth_lowest(values: &[f64], n: usize) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    sorted[(sorted.len() - 1) / 2]
+    sorted[n.clamp(1, sorted.len()) - 1]
 }
 
 /// The median of a non-empty list.
@@ -676,7 +702,7 @@ mod tests {
         }
     }
 
-    /// Five days of 5-minute samples before `end`: 1 ACU, and `day_peak(days_ago)` every
+    /// Five days of 5-minute samples before `end`: 1 ACU, and `day_level(days_ago)` every
     /// day from 09:00 to 17:00 UTC.
     fn working_days(
         end: DateTime<Utc>,
@@ -725,6 +751,56 @@ mod tests {
         let busier = working_days(now, |days_ago| if days_ago == 1 { 32.0 } else { 16.0 });
         let w = warmth(&busier, now, &ForecastSpec::default()).unwrap();
         assert_eq!((w.level, w.min), (Some(1.0), 16.0));
+    }
+
+    #[test]
+    fn a_spike_does_not_keep_a_stopped_pattern_warm() {
+        // As above, the pattern stopped yesterday, but one 5-minute job still reached
+        // 16 ACU at noon: the day's level is read past it.
+        let now = t("2026-11-20T08:55:00Z");
+        let spike = t("2026-11-19T12:00:00Z");
+        let stopped: Vec<_> = working_days(now, |days_ago| if days_ago == 1 { 1.0 } else { 16.0 })
+            .into_iter()
+            .map(|(at, v)| (at, if at == spike { 16.0 } else { v }))
+            .collect();
+        let w = warmth(&stopped, now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.level, w.min), (Some(1.0 / 16.0), 1.0));
+    }
+
+    #[test]
+    fn one_burst_among_two_days_is_not_warmed_for() {
+        // Two days of history at 1 ACU; 09:00–10:00 reached 20 ACU on `burst_days` of them.
+        let now = t("2026-11-20T08:55:00Z");
+        let days = |burst_days: &[i64]| -> Vec<(DateTime<Utc>, f64)> {
+            let mut out = Vec::new();
+            let mut at = now - TimeDelta::days(2) - TimeDelta::hours(1);
+            while at < now {
+                let days_ago = (now.date_naive() - at.date_naive()).num_days();
+                let burst = at.hour() == 9 && burst_days.contains(&days_ago);
+                out.push((at, if burst { 20.0 } else { 1.0 }));
+                at += TimeDelta::minutes(5);
+            }
+            out
+        };
+        for once in [[1], [2]] {
+            let w = warmth(&days(&once), now, &ForecastSpec::default()).unwrap();
+            assert_eq!(
+                (w.days, w.peak, w.min),
+                (2, 1.0, 1.0),
+                "burst {once:?} days ago"
+            );
+        }
+        let w = warmth(&days(&[1, 2]), now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.days, w.peak, w.min), (2, 20.0, 20.0));
+
+        // With one day known, that day is the pattern: a daily rise is warmed for from the
+        // second day.
+        let one_day: Vec<_> = days(&[1])
+            .into_iter()
+            .filter(|(at, _)| *at >= now - TimeDelta::days(1) - TimeDelta::hours(1))
+            .collect();
+        let w = warmth(&one_day, now, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.days, w.min), (1, 20.0));
     }
 
     #[test]
