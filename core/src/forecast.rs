@@ -53,7 +53,9 @@ const LOWEST_ACU: f64 = 0.5;
 
 /// How a day's level is read: this percentile of its samples, not their maximum, so that
 /// one spike (a 5-minute job on a feed that went quiet) cannot keep a stopped pattern
-/// warm for another day; a short daily peak still shows, as 10 % of a day is 2.4 hours.
+/// warm for another day; a daily peak of 2.4 hours or more (10 % of a day) still shows in
+/// full. A shorter daily peak that stops is not seen here: it stops being warmed for when
+/// the days no longer agree on it (half of the lookback), not within a day.
 const DAY_PEAK_PERCENTILE: usize = 90;
 
 /// What to predict: the peak of `[now, now + horizon]`, from `weeks` past weeks of samples
