@@ -51,6 +51,12 @@ pub const MIN_DAYS: usize = 1;
 /// The lowest capacity Aurora Serverless v2 runs at: what a quiet sample still costs.
 const LOWEST_ACU: f64 = 0.5;
 
+/// How far the forecast's own past calls may have wasted beyond the budget before it is
+/// held back: twice. The budget is met on the days that agree, so calls that were right
+/// still waste more than it on the days that did not; at the budget itself, taxi's morning
+/// ramp lost most of its warmth (unmet 55 → 158 ACU-min, see docs/simulate.md).
+const TRACK_RECORD_SLACK: f64 = 2.0;
+
 /// How a day's level is read: this percentile of its samples, not their maximum, so that
 /// one spike (a 5-minute job on a feed that went quiet) cannot keep a stopped pattern
 /// warm for another day; a daily peak of 2.4 hours or more (10 % of a day) still shows in
@@ -163,6 +169,12 @@ pub struct Warmth {
     /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
     /// within the budget; 0.5 when none did.
     pub min: f64,
+    /// Whether the track record lowered `min` below what the budget allowed.
+    pub held_back: bool,
+    /// What the forecast's own calls for this block on the last days, each capped at
+    /// `min`, would have wasted, as a share of what those blocks used; `None` before it
+    /// has made any.
+    pub record: Option<f64>,
     /// What holding `min` would have wasted on those days, as a share of what they used.
     pub waste: f64,
 }
@@ -175,8 +187,15 @@ impl Warmth {
             }
             _ => String::new(),
         };
+        let record = match self.record {
+            Some(record) if self.held_back => format!(
+                "; held back by its record: its own calls for this block on the last days, capped there, would have wasted {:.0} %",
+                record * 100.0
+            ),
+            _ => String::new(),
+        };
         format!(
-            "warm min {:.1} for {}–{} ({} pattern over {} days: median peak {:.1}{level}, would have wasted {:.0} %)",
+            "warm min {:.1} for {}–{} ({} pattern over {} days: peak {:.1}{level}, would have wasted {:.0} %{record})",
             self.min,
             self.from.format("%H:%MZ"),
             self.until.format("%H:%MZ"),
@@ -188,11 +207,78 @@ impl Warmth {
     }
 }
 
-/// The warm min for the clock hour holding `now`, from the same hour on past days.
+/// The warm min for the block holding `now`, from the same block on past days, held to
+/// its own track record: lowered until the calls it made for this block on the last days
+/// (each read, as it was then, from the days before it) would have wasted at most
+/// [`TRACK_RECORD_SLACK`] × the budget of what those blocks used, all told.
+///
+/// The budget judges a min on the days it learns from; the track record judges the
+/// forecast on the days it was for. They differ when the past does not predict the next
+/// day (random bursts, a regime that keeps changing), and that is when warmth costs
+/// without paying: the days agreed, yet the day after them did not.
 pub fn warmth(
     history: &[(DateTime<Utc>, f64)],
     now: DateTime<Utc>,
     spec: &ForecastSpec,
+) -> Option<Warmth> {
+    let period = spec.period.max(TimeDelta::seconds(1));
+    // Each past call's min, and the block it was for.
+    let calls: Vec<(f64, Samples)> = (1..=WARM_DAYS)
+        .filter_map(|days_ago| {
+            let call = proposed(history, now - DAY * days_ago as i32, spec, &|_| true)?;
+            // Judged as the budget is: from the block's second period.
+            let block = span(history, call.from + period, call.until);
+            (!block.is_empty()).then_some((call.min, block))
+        })
+        .collect();
+    let used: f64 = calls
+        .iter()
+        .flat_map(|(_, block)| block.iter())
+        .map(|(_, v)| v.max(LOWEST_ACU))
+        .sum();
+    // What those calls would have wasted had they been at most `min`.
+    let record = |min: f64| {
+        (!calls.is_empty()).then(|| {
+            calls
+                .iter()
+                .flat_map(|(call, block)| {
+                    block
+                        .iter()
+                        .map(|(_, v)| (call.min(min) - v.max(LOWEST_ACU)).max(0.0))
+                })
+                .sum::<f64>()
+                / used
+        })
+    };
+    let limit = spec.warm_budget * TRACK_RECORD_SLACK;
+    let mut warmth = proposed(history, now, spec, &|min| {
+        record(min).is_none_or(|waste| waste <= limit)
+    })?;
+    warmth.record = record(warmth.min);
+    Some(warmth)
+}
+
+/// A run of (time, value) samples in time order.
+type Samples<'a> = &'a [(DateTime<Utc>, f64)];
+
+/// The samples in `[from, to)`.
+fn span(
+    history: &[(DateTime<Utc>, f64)],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> &[(DateTime<Utc>, f64)] {
+    let start = history.partition_point(|(t, _)| *t < from);
+    let end = history.partition_point(|(t, _)| *t < to);
+    &history[start..end.max(start)]
+}
+
+/// The warm min the days before `now` ask for, lowered until the budget and `acceptable`
+/// both allow it.
+fn proposed(
+    history: &[(DateTime<Utc>, f64)],
+    now: DateTime<Utc>,
+    spec: &ForecastSpec,
+    acceptable: &dyn Fn(f64) -> bool,
 ) -> Option<Warmth> {
     let first = history.first()?.0;
     // The hour starts one period early: loads that rise on the hour (jobs, shifts, opening
@@ -217,11 +303,7 @@ pub fn warmth(
             .collect();
         ("daily", days)
     };
-    let within = |from: DateTime<Utc>, to: DateTime<Utc>| {
-        let start = history.partition_point(|(t, _)| *t < from);
-        let end = history.partition_point(|(t, _)| *t < to.min(now));
-        &history[start..end.max(start)]
-    };
+    let within = |from: DateTime<Utc>, to: DateTime<Utc>| span(history, from, to.min(now));
     let needed = (spec.block.num_seconds() * 9 / 10 / spec.period.num_seconds().max(1)) as usize;
     // The 24 hours before the last hour, shifted: their level when at least half of them
     // have data. The last hour is left out so that a rise due now, on a day it is a few
@@ -285,8 +367,16 @@ pub fn warmth(
         nth_lowest(&shares, agreeing)
     };
     let mut min = (peak * level.unwrap_or(1.0) * 2.0).ceil() / 2.0;
-    while min > LOWEST_ACU && waste(min) > spec.warm_budget {
-        min -= 0.5;
+    let mut held_back = false;
+    while min > LOWEST_ACU {
+        if waste(min) > spec.warm_budget {
+            min -= 0.5;
+        } else if !acceptable(min) {
+            held_back = true;
+            min -= 0.5;
+        } else {
+            break;
+        }
     }
     let min = min.max(LOWEST_ACU);
     Some(Warmth {
@@ -298,6 +388,8 @@ pub fn warmth(
         level,
         min,
         waste: waste(min),
+        held_back,
+        record: None,
     })
 }
 
@@ -526,7 +618,7 @@ fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Timelike;
+    use chrono::{Datelike, Timelike};
     use proptest::prelude::*;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -803,6 +895,53 @@ mod tests {
             .collect();
         let w = warmth(&one_day, now, &ForecastSpec::default()).unwrap();
         assert_eq!((w.days, w.min), (1, 20.0));
+    }
+
+    /// 13 days of 5-minute samples before `now`: 1 ACU, and 20 ACU from 09:00 to 10:00 UTC
+    /// on the days `busy(weekday)` says.
+    fn bursts(
+        now: DateTime<Utc>,
+        busy: impl Fn(chrono::Weekday) -> bool,
+    ) -> Vec<(DateTime<Utc>, f64)> {
+        let mut out = Vec::new();
+        let mut at = now - TimeDelta::days(13);
+        while at < now {
+            let burst = at.hour() == 9 && busy(at.weekday());
+            out.push((at, if burst { 20.0 } else { 1.0 }));
+            at += TimeDelta::minutes(5);
+        }
+        out
+    }
+
+    #[test]
+    fn a_forecast_whose_calls_were_wasted_is_held_back() {
+        use chrono::Weekday;
+        // Under two weeks of history, so the pattern is read daily; the rise comes Monday to
+        // Thursday only. Four of the last seven days had it, so the budget allows warming
+        // for it every day, and each day's call did, but on three days of seven it never
+        // came.
+        let friday = t("2026-11-20T08:55:00Z");
+        let weekdays = |day: Weekday| {
+            matches!(
+                day,
+                Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu
+            )
+        };
+        let w = warmth(&bursts(friday, weekdays), friday, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.seasonality, w.peak), ("daily", 20.0));
+        assert!(w.held_back, "{w:?}");
+        assert!(w.min > 1.0 && w.min < 10.0, "{w:?}");
+        let record = w.record.unwrap();
+        assert!(record <= 0.2 + 1e-9, "{w:?}");
+        assert!(
+            w.explain().contains("held back by its record"),
+            "{}",
+            w.explain()
+        );
+
+        // Every day: the calls were right, nothing is held back.
+        let w = warmth(&bursts(friday, |_| true), friday, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.min, w.held_back, w.record), (20.0, false, Some(0.0)));
     }
 
     #[test]

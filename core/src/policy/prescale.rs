@@ -859,6 +859,8 @@ mod tests {
             level: None,
             min,
             waste: 0.0,
+            held_back: false,
+            record: None,
         });
         f
     }
