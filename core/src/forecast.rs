@@ -22,7 +22,10 @@
 //! them: the peak it warms for is scaled by the last day's level (the 90th percentile of
 //! its samples, the last hour left out) against theirs in the same span (at most 1), so a
 //! pattern that stopped (an outage, a campaign over) stops being warmed for within a day,
-//! even if a spike or two remains.
+//! even if a spike or two remains. Last, it is held to its own track record: its calls
+//! for the same block on the last days, replayed, must not have wasted more than twice
+//! the budget, so days that agree among themselves yet do not predict the next one are
+//! not trusted either.
 
 use std::fmt::Write as _;
 
