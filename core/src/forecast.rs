@@ -169,8 +169,8 @@ pub struct Warmth {
     /// read from `peak × level`. `None` when either is unknown (under half of the span has
     /// data).
     pub level: Option<f64>,
-    /// The highest min (0.5 ACU steps, at most `peak`) whose cost on those days stayed
-    /// within the budget; 0.5 when none did.
+    /// The highest min (0.5 ACU steps, at most `peak × level`) whose cost on those days
+    /// stayed within the budget and whose track record allowed it; 0.5 when none did.
     pub min: f64,
     /// Whether the track record lowered `min` below what the budget allowed.
     pub held_back: bool,
@@ -213,7 +213,8 @@ impl Warmth {
 /// The warm min for the block holding `now`, from the same block on past days, held to
 /// its own track record: lowered until the calls it made for this block on the last days
 /// (each read, as it was then, from the days before it) would have wasted at most
-/// [`TRACK_RECORD_SLACK`] × the budget of what those blocks used, all told.
+/// [`TRACK_RECORD_SLACK`] × the budget of what those blocks used, all told, the worst
+/// call left out once there are three.
 ///
 /// The budget judges a min on the days it learns from; the track record judges the
 /// forecast on the days it was for. They differ when the past does not predict the next
@@ -234,24 +235,28 @@ pub fn warmth(
             (!block.is_empty()).then_some((call.min, block))
         })
         .collect();
-    let used: f64 = calls
-        .iter()
-        .flat_map(|(_, block)| block.iter())
-        .map(|(_, v)| v.max(LOWEST_ACU))
-        .sum();
-    // What those calls would have wasted had they been at most `min`.
+    // What those calls would have wasted had they been at most `min`, all told, as a share
+    // of what their blocks used. With three or more, the one that wasted most is left
+    // out: one holiday or incident cannot hold back a forecast that was right on the
+    // other days, as it cannot veto a pattern in the budget.
     let record = |min: f64| {
-        (!calls.is_empty()).then(|| {
-            calls
-                .iter()
-                .flat_map(|(call, block)| {
-                    block
-                        .iter()
-                        .map(|(_, v)| (call.min(min) - v.max(LOWEST_ACU)).max(0.0))
+        let mut tally: Vec<(f64, f64)> = calls
+            .iter()
+            .map(|(call, block)| {
+                block.iter().fold((0.0, 0.0), |(wasted, used), (_, v)| {
+                    let v = v.max(LOWEST_ACU);
+                    (wasted + (call.min(min) - v).max(0.0), used + v)
                 })
-                .sum::<f64>()
-                / used
-        })
+            })
+            .collect();
+        if tally.len() >= 3 {
+            tally.sort_by(|a, b| a.0.total_cmp(&b.0));
+            tally.pop();
+        }
+        let (wasted, used) = tally
+            .iter()
+            .fold((0.0, 0.0), |(w, u), (wasted, used)| (w + wasted, u + used));
+        (used > 0.0).then(|| wasted / used)
     };
     let limit = spec.warm_budget * TRACK_RECORD_SLACK;
     let mut warmth = proposed(history, now, spec, &|min| {
@@ -265,11 +270,7 @@ pub fn warmth(
 type Samples<'a> = &'a [(DateTime<Utc>, f64)];
 
 /// The samples in `[from, to)`.
-fn span(
-    history: &[(DateTime<Utc>, f64)],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> &[(DateTime<Utc>, f64)] {
+fn span(history: Samples, from: DateTime<Utc>, to: DateTime<Utc>) -> Samples {
     let start = history.partition_point(|(t, _)| *t < from);
     let end = history.partition_point(|(t, _)| *t < to);
     &history[start..end.max(start)]
@@ -321,7 +322,7 @@ fn proposed(
             values[(values.len() - 1) * DAY_PEAK_PERCENTILE / 100]
         })
     };
-    let mut hours: Vec<&[(DateTime<Utc>, f64)]> = Vec::new();
+    let mut hours: Vec<Samples> = Vec::new();
     let mut peaks = Vec::new();
     let mut day_levels = Vec::new();
     for shift in offsets {
@@ -917,7 +918,7 @@ mod tests {
     }
 
     #[test]
-    fn a_forecast_whose_calls_were_wasted_is_held_back() {
+    fn a_forecast_whose_calls_were_wasted_is_held_back_but_not_for_one_holiday() {
         use chrono::Weekday;
         // Under two weeks of history, so the pattern is read daily; the rise comes Monday to
         // Thursday only. Four of the last seven days had it, so the budget allows warming
@@ -944,6 +945,11 @@ mod tests {
 
         // Every day: the calls were right, nothing is held back.
         let w = warmth(&bursts(friday, |_| true), friday, &ForecastSpec::default()).unwrap();
+        assert_eq!((w.min, w.held_back, w.record), (20.0, false, Some(0.0)));
+
+        // Every day but one holiday: that one call's waste is left out.
+        let holiday = |day: Weekday| day != Weekday::Wed;
+        let w = warmth(&bursts(friday, holiday), friday, &ForecastSpec::default()).unwrap();
         assert_eq!((w.min, w.held_back, w.record), (20.0, false, Some(0.0)));
     }
 
