@@ -14,7 +14,10 @@
 //! sits near a level of its own (the headroom Aurora keeps); where a held min kept capacity
 //! above the load, it falls below that level. The estimate scales each period's capacity
 //! down by that shortfall. The level is read from the history itself, as the share's
-//! [`REFERENCE_QUANTILE`]: a min is held through part of a day, not most of every period.
+//! [`REFERENCE_QUANTILE`] over the periods with load to follow: a min is held through
+//! part of a day, not most of every period, and an idle period (a share under
+//! `LOWEST_REFERENCE`) says nothing about the headroom, so a cluster idle most of the day
+//! between bursts still gets a level and its held min is not read back as load.
 //!
 //! Load that is bound by memory rather than CPU (a buffer pool keeping capacity up while
 //! the CPU idles) reads low here. The forecast then warms less than it could, never more:
@@ -28,12 +31,13 @@ use chrono::{DateTime, Utc};
 /// ever lowers the share, and not the maximum, so one saturated period cannot set it.
 pub const REFERENCE_QUANTILE: f64 = 0.9;
 
-/// Fewer periods with both utilisations than this (an hour at 5 minutes) and no level is
-/// read: the capacity is used as it is.
+/// Fewer periods with load (both utilisations known, a share of at least
+/// `LOWEST_REFERENCE`) than this (an hour at 5 minutes) and no level is read: the
+/// capacity is used as it is.
 pub const MIN_SHARES: usize = 12;
 
-/// A share level below this is not believed (an idle cluster's background work); the
-/// estimate then keeps the capacity as it is.
+/// A share below this is an idle period (background work), not load Aurora followed: it
+/// is left out of the level, and an estimate from that level lowers it like any other.
 const LOWEST_REFERENCE: f64 = 0.05;
 
 /// One metric series: (period start, value), oldest first.
@@ -74,11 +78,18 @@ impl MetricHistory {
     pub fn load(&self) -> (Series, LoadEstimate) {
         let capacity = in_time_order(&self.capacity);
         let shares = self.shares(&capacity);
-        let known: Vec<f64> = shares.iter().flatten().copied().collect();
-        let reference = (known.len() >= MIN_SHARES)
-            .then(|| quantile(known, REFERENCE_QUANTILE))
+        // Read where there was load to follow: an idle period says nothing about the
+        // headroom Aurora keeps, and a cluster idle most of the day (bursts on a quiet
+        // base) would otherwise have no level, and its held min would be read as load.
+        let busy: Vec<f64> = shares
+            .iter()
             .flatten()
-            .filter(|r| *r >= LOWEST_REFERENCE);
+            .copied()
+            .filter(|share| *share >= LOWEST_REFERENCE)
+            .collect();
+        let reference = (busy.len() >= MIN_SHARES)
+            .then(|| quantile(busy, REFERENCE_QUANTILE))
+            .flatten();
         let mut lowered = 0;
         let load = capacity
             .iter()
@@ -202,6 +213,24 @@ mod tests {
         assert_eq!(estimate.lowered, 36);
         for (_, acu) in &load {
             assert!((acu - 2.0 / 0.7).abs() < 1e-9, "{acu}");
+        }
+    }
+
+    #[test]
+    fn a_min_held_on_a_cluster_idle_between_bursts_is_not_learnt_as_load() {
+        // Idle all day but for 10-minute bursts to 30 ACU every two hours (under 10 % of
+        // the periods busy); the pre-scaler held min at 5 from 09:00 to 12:00.
+        let load = |step: i64| if step % 24 < 2 { 30.0 } else { 0.0 };
+        let held = |step| if (108..144).contains(&step) { 5.0 } else { 0.5 };
+        let history = day(load, held);
+        let (estimated, estimate) = history.load();
+        assert!((estimate.reference_share.unwrap() - 0.7).abs() < 1e-9);
+        for (step, (_, acu)) in estimated.iter().enumerate() {
+            let want = load(step as i64) / 0.7;
+            assert!(
+                (acu - want).abs() < 1e-9,
+                "period {step}: {acu}, want {want}"
+            );
         }
     }
 
