@@ -526,9 +526,7 @@ fn quorum(days: usize) -> usize {
 
 /// The highest value at least `n` of a non-empty list reach (1 ≤ n ≤ len).
 fn nth_highest(values: &[f64], n: usize) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    sorted[n.clamp(1, sorted.len()) - 1]
+    nth_lowest(values, values.len().saturating_sub(n) + 1)
 }
 
 /// The lowest value at least `n` of a non-empty list are at or below (1 ≤ n ≤ len).
@@ -798,9 +796,25 @@ mod tests {
             prop_assert!(w.min <= ((w.peak * 2.0).ceil() / 2.0).max(0.5));
             prop_assert!(w.waste <= budget + 1e-9 || w.min == 0.5, "{:?}", w);
         }
+
+        /// The quorum's two readings: at least `n` values reach the nth highest, and at
+        /// least `n` are at or below the nth lowest.
+        #[test]
+        fn nth_highest_and_lowest_are_reached_by_n_values(
+            values in proptest::collection::vec(0.0f64..64.0, 1..10),
+            n in 1usize..10,
+        ) {
+            let n = n.min(values.len());
+            let high = nth_highest(&values, n);
+            let low = nth_lowest(&values, n);
+            prop_assert!(values.iter().filter(|v| **v >= high).count() >= n);
+            prop_assert!(values.iter().filter(|v| **v > high).count() < n);
+            prop_assert!(values.iter().filter(|v| **v <= low).count() >= n);
+            prop_assert!(values.iter().filter(|v| **v < low).count() < n);
+        }
     }
 
-    /// Five days of 5-minute samples before `end`: 1 ACU, and `day_level(days_ago)` every
+    /// Five days of 5-minute samples before `end`: 1 ACU, and `day_peak(days_ago)` every
     /// day from 09:00 to 17:00 UTC.
     fn working_days(
         end: DateTime<Utc>,
