@@ -148,6 +148,9 @@ pub struct Forecast {
     pub weeks: Vec<WeekSample>,
     /// The min to hold through the current clock hour, when the history has a pattern.
     pub warmth: Option<Warmth>,
+    /// The warm mins of the blocks after it that start within the horizon, read now: a
+    /// rise the pre-scaler's write budget would delay can be made early, with this one.
+    pub ahead: Vec<Warmth>,
     pub explanation: String,
 }
 
@@ -498,6 +501,17 @@ pub fn predict(
     };
 
     let warmth = warmth(&history, now, spec);
+    let mut ahead = Vec::new();
+    if let Some(w) = &warmth {
+        let mut from = w.until;
+        while from < horizon_end {
+            let Some(next) = self::warmth(&history, from, spec) else {
+                break;
+            };
+            from = next.until;
+            ahead.push(next);
+        }
+    }
     let mut explanation = explain(&weeks, predicted_peak, current, rise_at, peak_end, level);
     if let Some(w) = &warmth {
         let _ = write!(explanation, "; {}", w.explain());
@@ -511,6 +525,7 @@ pub fn predict(
         peak_end,
         weeks,
         warmth,
+        ahead,
         explanation,
     }
 }

@@ -104,7 +104,9 @@ pub struct PrescalePlan {
 /// for `cfg.warm_hold` and kept while its min is within `cfg.warm_band` (or half an ACU) of
 /// the block's warm min; its changes are paced by a write budget of
 /// [`FORECAST_CHANGES_PER_DAY`] a day ([`PACE`], [`BURST`]): a rise comes at once unless
-/// the budget is spent, a fall waits until a change is left in hand after it.
+/// the budget is spent, a fall waits until a change is left in hand after it; a rise that
+/// spends the burst covers the blocks ahead (within the forecast's horizon) that the
+/// budget would make wait for theirs.
 /// `min: auto` windows use `warm_fraction` × the predicted peak.
 pub fn plan_prescale(
     now: DateTime<Utc>,
@@ -260,6 +262,14 @@ pub fn plan_prescale(
             needed: target.map(|((_, needed), _)| needed),
             written: target.map(|(_, written)| written),
             below_threshold,
+            ahead: forecast
+                .map(|f| {
+                    f.ahead
+                        .iter()
+                        .map(|w| (w.from, Acu::ceil_step(w.min)))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let (layer, change) = pace(
             now,
@@ -343,13 +353,18 @@ struct ForecastTarget {
     written: Option<DateTime<Utc>>,
     /// A warm min too close to the floor to act on.
     below_threshold: Option<f64>,
+    /// The warm mins of the blocks after the current one within the forecast's horizon,
+    /// with their starts.
+    ahead: Vec<(DateTime<Utc>, Acu)>,
 }
 
 /// The forecast's layer under its write budget ([`PACE`]). A change of its min is a
 /// ModifyDBCluster call, so every one moves the pacing clock kept in the layer's `at`: a
 /// rise may come while the clock is at most `BURST` paces ahead, a fall while it is at
 /// most one ahead; until then the layer is kept as it is (a rise waits, a fall holds the warmth
-/// longer). A min within `warm_band` (or half an ACU) of the wanted one is kept: not
+/// longer). A rise after which the budget would hold back the next one takes the warm min
+/// of the blocks ahead that start before it is allowed, so a ramp is not warmed for a
+/// block too late. A min within `warm_band` (or half an ACU) of the wanted one is kept: not
 /// worth a call. When nothing is wanted any more the min falls to the floor in a layer
 /// that lives until the clock has caught up, so removing it later loses no budget.
 fn pace(
@@ -433,7 +448,28 @@ fn pace(
     }
     let clock = clock.max(now) + PACE;
     let next = match forecast.min {
-        Some(min) => layer(min, clock, warm_until(clock)),
+        Some(min) => {
+            // This rise moves the clock; a rise the next blocks want before the budget
+            // allows another would wait behind it (a morning ramp climbing every half
+            // hour), so it comes now, with this one.
+            let next_rise = clock - PACE * BURST;
+            let later = forecast
+                .ahead
+                .iter()
+                .filter(|(from, ahead)| rising && *from < next_rise && *ahead > min)
+                .max_by_key(|(_, ahead)| *ahead);
+            match later {
+                Some((from, ahead)) => {
+                    reasons.push(format!(
+                        "forecast layer min {ahead}, the warm min of the block from {}: the write budget allows no rise after this one until {}",
+                        fmt(*from),
+                        fmt(next_rise)
+                    ));
+                    layer(*ahead, clock, warm_until(clock))
+                }
+                None => layer(min, clock, warm_until(clock)),
+            }
+        }
         None => {
             reasons.push(format!(
                 "forecast layer released to the floor {floor} until {}, when its write budget is whole again",
@@ -846,11 +882,9 @@ mod tests {
         }
     }
 
-    /// A forecast whose warm min for the block holding `now` is `min`.
-    fn forecast_of(now: DateTime<Utc>, min: f64) -> Forecast {
-        let from = (now + TICK).duration_trunc(WARM_BLOCK).unwrap() - TICK;
-        let mut f = predict(&[], now, &ForecastSpec::default());
-        f.warmth = Some(crate::forecast::Warmth {
+    /// The warm min `min` for the block from `from`.
+    fn warm(from: DateTime<Utc>, min: f64) -> crate::forecast::Warmth {
+        crate::forecast::Warmth {
             from,
             until: from + WARM_BLOCK,
             seasonality: "daily",
@@ -861,20 +895,77 @@ mod tests {
             waste: 0.0,
             held_back: false,
             record: None,
-        });
+        }
+    }
+
+    /// A forecast whose warm min for the block holding `now` is `min`, and `ahead` for the
+    /// blocks after it.
+    fn forecast_of(now: DateTime<Utc>, min: f64, ahead: &[f64]) -> Forecast {
+        let from = (now + TICK).duration_trunc(WARM_BLOCK).unwrap() - TICK;
+        let mut f = predict(&[], now, &ForecastSpec::default());
+        f.warmth = Some(warm(from, min));
+        f.ahead = (1..)
+            .zip(ahead)
+            .map(|(k, min)| warm(from + WARM_BLOCK * k, *min))
+            .collect();
         f
+    }
+
+    #[test]
+    fn a_rise_that_spends_the_write_budget_brings_forward_the_rises_it_would_delay() {
+        let now = t("2026-11-20T06:55:00Z");
+        let f = forecast_of(now, 10.0, &[20.0, 30.0, 40.0]);
+        let g = Guardrails::default();
+        let layer_at = |clock: DateTime<Utc>| Layer {
+            hard: false,
+            kind: LayerKind::Prescale,
+            min: Some(acu(5.0)),
+            max: None,
+            until: clock + TICK,
+            by: FORECAST_ONLY.to_owned(),
+            at: Some(clock),
+        };
+        let rise = |clock: DateTime<Utc>| {
+            let current = layer_at(clock);
+            let p = plan_prescale(now, &[], Some(&f), Some(&current), &cfg(), &g);
+            (written(&p).min, p.reasons)
+        };
+        // Budget in hand: the next rise may come when its block does; this one is the
+        // current block's.
+        assert_eq!(rise(now).0, Some(acu(10.0)));
+        assert_eq!(rise(now + PACE * 2).0, Some(acu(10.0)));
+        // The last rise of the burst: the next is allowed 69 minutes later, at 08:04, after
+        // the blocks from 07:25 and 07:55 have started (the higher of their mins), but
+        // before the one from 08:25, which gets a rise of its own.
+        let (min, reasons) = rise(now + PACE * BURST);
+        assert_eq!(min, Some(acu(30.0)), "{reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("block from 2026-11-20T07:55Z")
+                    && r.contains("until 2026-11-20T08:04Z")),
+            "{reasons:?}"
+        );
+        // A fall is never raised for a later block: it would be a rise in disguise.
+        let high = Layer {
+            min: Some(acu(40.0)),
+            ..layer_at(now)
+        };
+        let p = plan_prescale(now, &[], Some(&f), Some(&high), &cfg(), &g);
+        assert_eq!(written(&p).min, Some(acu(10.0)), "{:?}", p.reasons);
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// Whatever the forecast asks for at each tick (a warm min anywhere from the floor
-        /// to the ceiling, changing as often as every tick), the min the forecast's layer
+        /// to the ceiling for the block and for the two after it, changing as often as
+        /// every tick), the min the forecast's layer
         /// holds changes at most FORECAST_CHANGES_PER_DAY times in any 24 hours, and the
         /// layer is never left to expire with a min above the floor (its expiry would be a
         /// change nobody paced).
         #[test]
         fn the_forecast_changes_the_range_at_most_24_times_in_any_24_hours(
-            wants in proptest::collection::vec(proptest::option::of(0u16..129), 1..60),
+            wants in proptest::collection::vec(proptest::option::of((0u16..129, [0u16..129, 0u16..129])), 1..60),
             holds in proptest::collection::vec(1usize..8, 60),
         ) {
             let start = t("2026-11-20T00:07:00Z");
@@ -887,7 +978,7 @@ mod tests {
             let mut ticks = wants.iter().zip(holds.iter().cycle()).flat_map(|(w, n)| std::iter::repeat_n(*w, *n)).cycle();
             while now < start + TimeDelta::days(3) {
                 let want = ticks.next().unwrap();
-                let f = want.map(|halves| forecast_of(now, f64::from(halves) / 2.0));
+                let f = want.map(|(halves, ahead)| forecast_of(now, f64::from(halves) / 2.0, &ahead.map(|h| f64::from(h) / 2.0)));
                 let live = current.as_ref().filter(|c| now < c.until);
                 if let Some(c) = current.as_ref().filter(|c| now >= c.until) {
                     prop_assert_eq!(c.min, Some(g.floor), "{}: a warm layer expired: {:?}", now, c);
