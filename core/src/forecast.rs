@@ -82,6 +82,9 @@ pub struct ForecastSpec {
     pub warm_budget: f64,
     /// The span one warm min is read for (`ACU_PILOT_WARM_BLOCK`).
     pub block: TimeDelta,
+    /// The warm mins of the blocks that start within this span of now are read too: the
+    /// pre-scaler's pace, the longest its write budget makes a rise wait for the next.
+    pub ahead: TimeDelta,
 }
 
 impl ForecastSpec {
@@ -96,6 +99,7 @@ impl ForecastSpec {
             lead: delta(cfg.lead),
             warm_budget: cfg.warm_budget,
             block: delta(cfg.warm_block).max(TimeDelta::minutes(5)),
+            ahead: crate::policy::prescale::PACE,
         }
     }
 
@@ -115,6 +119,7 @@ impl Default for ForecastSpec {
             lead: TimeDelta::minutes(30),
             warm_budget: 0.1,
             block: WARM_BLOCK,
+            ahead: crate::policy::prescale::PACE,
         }
     }
 }
@@ -148,7 +153,7 @@ pub struct Forecast {
     pub weeks: Vec<WeekSample>,
     /// The min to hold through the current clock hour, when the history has a pattern.
     pub warmth: Option<Warmth>,
-    /// The warm mins of the blocks after it that start within the horizon, read now: a
+    /// The warm mins of the blocks after it that start within `ahead` of now, read now: a
     /// rise the pre-scaler's write budget would delay can be made early, with this one.
     pub ahead: Vec<Warmth>,
     pub explanation: String,
@@ -504,7 +509,7 @@ pub fn predict(
     let mut ahead = Vec::new();
     if let Some(w) = &warmth {
         let mut from = w.until;
-        while from < horizon_end {
+        while from < now + spec.ahead {
             let Some(next) = self::warmth(&history, from, spec) else {
                 break;
             };
@@ -668,6 +673,25 @@ mod tests {
 
     const FRIDAY: &str = "2026-11-20T17:35:00Z";
     const THURSDAY: &str = "2026-11-19T17:35:00Z";
+
+    #[test]
+    fn the_blocks_ahead_are_read_as_their_own_ticks_would_read_the_same_history() {
+        let now = t("2026-11-20T17:25:00Z");
+        let history = history(now, 24.0, |_| 1.0);
+        let spec = ForecastSpec::default();
+        let f = predict(&history, now, &spec);
+        // Blocks that start within a pace (69 minutes) of now: 17:55 and 18:25, not 18:55.
+        let starts: Vec<_> = f.ahead.iter().map(|w| w.from).collect();
+        assert_eq!(
+            starts,
+            [t("2026-11-20T17:55:00Z"), t("2026-11-20T18:25:00Z")]
+        );
+        for w in &f.ahead {
+            assert_eq!(Some(w), predict(&history, w.from, &spec).warmth.as_ref());
+        }
+        let current = f.warmth.as_ref().unwrap().min;
+        assert!(f.ahead[0].min > current, "{} ≤ {current}", f.ahead[0].min);
+    }
 
     #[test]
     fn friday_before_the_weekly_peak_predicts_it() {

@@ -105,8 +105,7 @@ pub struct PrescalePlan {
 /// the block's warm min; its changes are paced by a write budget of
 /// [`FORECAST_CHANGES_PER_DAY`] a day ([`PACE`], [`BURST`]): a rise comes at once unless
 /// the budget is spent, a fall waits until a change is left in hand after it; a rise that
-/// spends the burst covers the blocks ahead (within the forecast's horizon) that the
-/// budget would make wait for theirs.
+/// spends the burst covers the blocks ahead that the budget would make wait for theirs.
 /// `min: auto` windows use `warm_fraction` × the predicted peak.
 pub fn plan_prescale(
     now: DateTime<Utc>,
@@ -353,7 +352,7 @@ struct ForecastTarget {
     written: Option<DateTime<Utc>>,
     /// A warm min too close to the floor to act on.
     below_threshold: Option<f64>,
-    /// The warm mins of the blocks after the current one within the forecast's horizon,
+    /// The warm mins of the blocks after the current one that start within a pace of now,
     /// with their starts.
     ahead: Vec<(DateTime<Utc>, Acu)>,
 }
