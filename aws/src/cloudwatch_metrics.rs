@@ -79,7 +79,11 @@ impl Metrics for CloudWatchMetrics {
                                 .build(),
                         )
                         .period(period)
-                        .stat("Maximum")
+                        // The mean, not the Maximum: on minute-to-minute noise every
+                        // period's Maximum reads high, so the forecast took noise for load
+                        // and warmed for it; and the mean times the period is what Aurora
+                        // bills, which the spend budget sums.
+                        .stat("Average")
                         .build(),
                 )
                 .return_data(true)

@@ -44,7 +44,7 @@ const LOWEST_REFERENCE: f64 = 0.05;
 pub type Series = Vec<(DateTime<Utc>, f64)>;
 
 /// The writer's metrics over the forecast's lookback, one value per period (statistic
-/// Maximum): what the ports' `Metrics::history` returns.
+/// Average): what the ports' `Metrics::history` returns.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricHistory {
     /// `ServerlessDatabaseCapacity`, in ACU.

@@ -55,7 +55,7 @@ pub trait Notifier: Send + Sync {
 /// A cluster's CloudWatch metric history.
 pub trait Metrics: Send + Sync {
     /// `ServerlessDatabaseCapacity`, `CPUUtilization` and `ACUUtilization` (statistic
-    /// Maximum, one value per `period`) of the cluster's writer (`Role=WRITER`; the
+    /// Average, one value per `period`) of the cluster's writer (`Role=WRITER`; the
     /// cluster-wide series only where the writer's has no data) over `[from, to)`, oldest
     /// first: one GetMetricData, all its pages.
     fn history(

@@ -122,7 +122,7 @@ impl Published {
             let newest = series.last().map(|(t, _)| *t);
             let count = periods(newest.map_or(lookback, |n| (ctx.now - n).min(lookback)));
             series.extend(
-                ctx.datapoints(metric, Statistic::Maximum, period, count)
+                ctx.datapoints(metric, Statistic::Average, period, count)
                     .into_iter()
                     .filter(|d| newest.is_none_or(|n| d.start > n))
                     .map(|d| (d.start, d.value)),

@@ -77,8 +77,9 @@ pub struct BudgetPlan {
 /// ACU-hours spent over the [`WINDOW`] before `now`: each sample of `capacity` (one per
 /// `period`, the period's start) in `[now - 24 h, now)` counts capacity × period. A
 /// missing sample counts nothing: Aurora publishes no capacity while the cluster is paused.
-/// The samples are CloudWatch's Maximum per period (what the forecast reads), so this
-/// errs high by the capacity's swing inside a period, never low.
+/// The samples are CloudWatch's Average per period (what the forecast reads): the mean
+/// capacity, so capacity × period is what Aurora billed for it, to CloudWatch's
+/// 1-minute resolution.
 pub fn spent(capacity: &Series, period: TimeDelta, now: DateTime<Utc>) -> f64 {
     let hours = period.num_seconds() as f64 / 3600.0;
     let from = now - WINDOW;
