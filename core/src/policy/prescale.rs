@@ -265,7 +265,7 @@ pub fn plan_prescale(
                 .map(|f| {
                     f.ahead
                         .iter()
-                        .map(|w| (w.from, Acu::ceil_step(w.min)))
+                        .map(|w| (w.from, Acu::ceil_step(w.min).min(guardrails.ceiling)))
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -945,6 +945,17 @@ mod tests {
                     && r.contains("until 2026-11-20T08:04Z")),
             "{reasons:?}"
         );
+        // A later block's min is held to the ceiling like the current one's.
+        let over = forecast_of(now, 10.0, &[g.ceiling.value() + 16.0]);
+        let p = plan_prescale(
+            now,
+            &[],
+            Some(&over),
+            Some(&layer_at(now + PACE * BURST)),
+            &cfg(),
+            &g,
+        );
+        assert_eq!(written(&p).min, Some(g.ceiling), "{:?}", p.reasons);
         // A fall is never raised for a later block: it would be a rise in disguise.
         let high = Layer {
             min: Some(acu(40.0)),
