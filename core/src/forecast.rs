@@ -51,6 +51,11 @@ pub const WARM_BLOCK: TimeDelta = TimeDelta::minutes(30);
 pub const WARM_DAYS: i64 = 7;
 pub const MIN_DAYS: usize = 1;
 
+/// The blocks whose warm mins are read besides the current one's: those that start within
+/// the pre-scaler's pace of now, the longest its write budget makes a rise wait for the
+/// next.
+const AHEAD: TimeDelta = crate::policy::prescale::PACE;
+
 /// The lowest capacity Aurora Serverless v2 runs at: what a quiet sample still costs.
 const LOWEST_ACU: f64 = 0.5;
 
@@ -82,9 +87,6 @@ pub struct ForecastSpec {
     pub warm_budget: f64,
     /// The span one warm min is read for (`ACU_PILOT_WARM_BLOCK`).
     pub block: TimeDelta,
-    /// The warm mins of the blocks that start within this span of now are read too: the
-    /// pre-scaler's pace, the longest its write budget makes a rise wait for the next.
-    pub ahead: TimeDelta,
 }
 
 impl ForecastSpec {
@@ -99,7 +101,6 @@ impl ForecastSpec {
             lead: delta(cfg.lead),
             warm_budget: cfg.warm_budget,
             block: delta(cfg.warm_block).max(TimeDelta::minutes(5)),
-            ahead: crate::policy::prescale::PACE,
         }
     }
 
@@ -119,7 +120,6 @@ impl Default for ForecastSpec {
             lead: TimeDelta::minutes(30),
             warm_budget: 0.1,
             block: WARM_BLOCK,
-            ahead: crate::policy::prescale::PACE,
         }
     }
 }
@@ -153,7 +153,7 @@ pub struct Forecast {
     pub weeks: Vec<WeekSample>,
     /// The min to hold through the current clock hour, when the history has a pattern.
     pub warmth: Option<Warmth>,
-    /// The warm mins of the blocks after it that start within `ahead` of now, read now: a
+    /// The warm mins of the blocks after it that start within `AHEAD` of now, read now: a
     /// rise the pre-scaler's write budget would delay can be made early, with this one.
     pub ahead: Vec<Warmth>,
     pub explanation: String,
@@ -509,7 +509,7 @@ pub fn predict(
     let mut ahead = Vec::new();
     if let Some(w) = &warmth {
         let mut from = w.until;
-        while from < now + spec.ahead {
+        while from < now + AHEAD {
             let Some(next) = self::warmth(&history, from, spec) else {
                 break;
             };
