@@ -11,6 +11,11 @@ use serde::Serialize;
 
 use crate::capacity::{Acu, Guardrails};
 use crate::error::{Error, Result};
+use crate::zone::Zone;
+
+fn zone_name<S: serde::Serializer>(zone: &Zone, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(zone.name())
+}
 
 /// Everything the four functions and the CLI can be told, with safe defaults (docs/architecture.md, "Safe defaults").
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -112,6 +117,10 @@ pub struct PrescaleConfig {
     pub warm_hold: Duration,
     /// `ACU_PILOT_WARM_BAND`: a forecast min within this share above the wanted one is kept.
     pub warm_band: f64,
+    /// `ACU_PILOT_FORECAST_TIMEZONE`: the IANA zone whose clock the load follows, so the
+    /// forecast's "same time yesterday" stays put across a clock change (default UTC).
+    #[serde(serialize_with = "zone_name")]
+    pub forecast_timezone: Zone,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -205,6 +214,7 @@ impl Config {
             warm_block: env.duration("ACU_PILOT_WARM_BLOCK", "30m", MAX_PERIOD)?,
             warm_hold: env.duration("ACU_PILOT_WARM_HOLD", "2h", MAX_LAYER_TTL)?,
             warm_band: env.fraction("ACU_PILOT_WARM_BAND", 0.1, 0.0, 1.0)?,
+            forecast_timezone: env.zone("ACU_PILOT_FORECAST_TIMEZONE")?,
         };
         if prescale.period.as_secs() < 60 || !prescale.period.as_secs().is_multiple_of(60) {
             return Err(Error::Config {
@@ -332,6 +342,15 @@ impl Env<'_> {
                 "an SSM path starting with / (e.g. /acu-pilot/calendars/)",
             )),
             path => Ok(path),
+        }
+    }
+
+    fn zone(&self, name: &str) -> Result<Zone> {
+        match self.text(name) {
+            None => Ok(Zone::UTC),
+            Some(v) => v
+                .parse()
+                .map_err(|_| Self::bad(name, &v, "an IANA time zone (e.g. America/New_York)")),
         }
     }
 
@@ -523,6 +542,8 @@ mod tests {
             ("ACU_PILOT_AUTO_PAUSE_DELAY", "1m"),
             ("ACU_PILOT_AUTO_PAUSE_DELAY", "2d"),
             ("ACU_PILOT_CALENDAR_PATH", "acu-pilot/calendars"),
+            ("ACU_PILOT_FORECAST_TIMEZONE", "America/Nowhere"),
+            ("ACU_PILOT_FORECAST_TIMEZONE", "EST5EDT,M3.2.0,M11.1.0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");
@@ -537,6 +558,15 @@ mod tests {
             c.prescale.forecast_selector,
             Some(("team".to_owned(), "shop".to_owned()))
         );
+    }
+
+    #[test]
+    fn the_forecast_keeps_utc_days_unless_a_zone_is_named() {
+        assert_eq!(Config::default().prescale.forecast_timezone, Zone::UTC);
+        let c = config(&[("ACU_PILOT_FORECAST_TIMEZONE", " Europe/Berlin ")]).unwrap();
+        assert_eq!(c.prescale.forecast_timezone.name(), "Europe/Berlin");
+        let shown = serde_json::to_value(&c.prescale).unwrap();
+        assert_eq!(shown["forecast_timezone"], "Europe/Berlin");
     }
 
     #[test]

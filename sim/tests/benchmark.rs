@@ -65,8 +65,14 @@ impl Row {
 /// metrics); `BENCH_FORECAST_HISTORY=demand` feeds it the trace's demand instead, and
 /// `=capacity` the capacity metric alone.
 fn settings() -> (acu_pilot_core::config::Config, ReplayConfig) {
+    settings_with(&[])
+}
+
+/// As [`settings`], with `extra` settings on top.
+fn settings_with(extra: &[(&str, &str)]) -> (acu_pilot_core::config::Config, ReplayConfig) {
     let env = std::env::vars()
         .filter(|(k, _)| k.starts_with("ACU_PILOT_"))
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
     let forecast_history = match std::env::var("BENCH_FORECAST_HISTORY").as_deref() {
         Ok("capacity") => ForecastHistory::Capacity,
@@ -88,7 +94,11 @@ fn settings() -> (acu_pilot_core::config::Config, ReplayConfig) {
 }
 
 fn run(name: &str, trace: &Trace, calendar: Option<&Calendar>) -> Row {
-    let (config, replay_config) = settings();
+    run_with(name, trace, calendar, &[])
+}
+
+fn run_with(name: &str, trace: &Trace, calendar: Option<&Calendar>, extra: &[(&str, &str)]) -> Row {
+    let (config, replay_config) = settings_with(extra);
     let wide = replay(trace, &replay_config, &mut StaticWide, &mut || {}).result;
     let mut pilot = Autopilot::new(Functions::All, &replay_config, &config, calendar);
     let pilot = replay(trace, &replay_config, &mut pilot, &mut || {}).result;
@@ -289,6 +299,14 @@ fn held_out_variants() {
     let elb = nab("elb_request_count_8c0756");
     let calendar = sales_calendar();
     let mut rows = vec![
+        // The one setting a user knows and the defaults cannot: the series is New York's
+        // trips, imported in New York's time.
+        run_with(
+            "taxi, forecast on New York's clock",
+            &taxi,
+            None,
+            &[("ACU_PILOT_FORECAST_TIMEZONE", "America/New_York")],
+        ),
         run(
             "taxi shifted 10 min",
             &shifted(&taxi, TimeDelta::minutes(10)),
