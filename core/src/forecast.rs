@@ -22,7 +22,7 @@
 //! them: the peak it warms for is scaled by the last day's level (the 90th percentile of
 //! its samples, the last hour left out) against theirs in the same span (at most 1), so a
 //! pattern that stopped (an outage, a campaign over) stops being warmed for within a day,
-//! even if a spike or two remains. Last, it is held to its own track record: its calls
+//! even if a spike or two remains. Last, it is held to its own track record: its call
 //! for the block just before, replayed, must not have wasted more than four times the
 //! budget, so a day that has already shown itself unlike the days before (a burst on the
 //! only day known, a holiday, a pattern that stopped) is not warmed for block after block.
@@ -53,7 +53,8 @@ pub const WARM_BLOCK: TimeDelta = TimeDelta::minutes(30);
 
 /// Past days read for the daily pattern; fewer than [`MIN_DAYS`] with data and there is
 /// no warm min. One day is enough to start: the budget weighs the min on that day, and a
-/// wrong guess costs at most one block before the next day's evidence corrects it.
+/// wrong guess costs one block before the track record (the block before) holds the next
+/// one back.
 pub const WARM_DAYS: i64 = 7;
 pub const MIN_DAYS: usize = 1;
 
