@@ -118,7 +118,7 @@ impl ForecastSpec {
     }
 
     /// The same wall-clock time as `t`, `days` days before, in the forecast's zone.
-    pub fn days_before(&self, t: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+    fn days_before(&self, t: DateTime<Utc>, days: i64) -> DateTime<Utc> {
         let local = t.with_timezone(&self.zone).naive_local() - TimeDelta::days(days);
         resolve_local(self.zone, local)
     }
