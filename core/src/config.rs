@@ -13,10 +13,6 @@ use crate::capacity::{Acu, Guardrails};
 use crate::error::{Error, Result};
 use crate::zone::Zone;
 
-fn zone_name<S: serde::Serializer>(zone: &Zone, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(zone.name())
-}
-
 /// Everything the four functions and the CLI can be told, with safe defaults (docs/architecture.md, "Safe defaults").
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Config {
@@ -119,7 +115,6 @@ pub struct PrescaleConfig {
     pub warm_band: f64,
     /// `ACU_PILOT_FORECAST_TIMEZONE`: the IANA zone whose clock the load follows, so the
     /// forecast's "same time yesterday" stays put across a clock change (default UTC).
-    #[serde(serialize_with = "zone_name")]
     pub forecast_timezone: Zone,
 }
 

@@ -99,6 +99,13 @@ impl fmt::Display for UnknownZone {
 
 impl std::error::Error for UnknownZone {}
 
+/// A zone is written as its IANA name, in reports and configuration alike.
+impl serde::Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl FromStr for Zone {
     type Err = UnknownZone;
     fn from_str(name: &str) -> Result<Zone, UnknownZone> {

@@ -229,7 +229,6 @@ pub struct Window {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<Acu>,
     pub targets: Targets,
-    #[serde(serialize_with = "serialize_tz")]
     pub timezone: Zone,
     /// A quiet window (lowers and caps) rather than a pre-scale one; its `min` is then
     /// meaningless and the pre-scale plan ignores it.
@@ -253,10 +252,6 @@ impl Window {
 
 fn serialize_delta<S: Serializer>(delta: &TimeDelta, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_delta(*delta))
-}
-
-fn serialize_tz<S: Serializer>(tz: &Zone, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(tz.name())
 }
 
 pub(crate) fn format_delta(delta: TimeDelta) -> String {
